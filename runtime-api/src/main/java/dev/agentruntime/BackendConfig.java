@@ -1,0 +1,9 @@
+package dev.agentruntime;
+
+/**
+ * Marker for a backend's own typed configuration (e.g. {@code DockerRuntimeConfig}), passed through
+ * {@link RuntimeConfig.Builder#backendConfig(BackendConfig)}. Backends also accept the same settings as
+ * string {@link RuntimeConfig#options()}, converted once and checked against the keys they know.
+ */
+public interface BackendConfig {
+}

@@ -1,0 +1,128 @@
+package dev.agentruntime;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One sandbox session: a persistent shell, files, an editor and exposed ports. Get one from
+ * {@link RuntimeFactory#create(RuntimeConfig)}, {@link #connect()} it, send actions, and close it.
+ *
+ * <pre>{@code
+ * try (dev.agentruntime.Runtime sandbox = RuntimeFactory.create(RuntimeConfig.builder().type("local").build())) {
+ *     sandbox.connect();
+ *     CmdOutputObservation out = sandbox.run(CmdRunAction.of("echo hello"));
+ *     System.out.println(out.content() + " (exit " + out.exitCode() + ")");
+ * }
+ * }</pre>
+ *
+ * The name clashes with {@code java.lang.Runtime}: import it by name, never with a wildcard.
+ * Actions on one runtime run one at a time, in the order they are called; implementations are thread-safe.
+ */
+public interface Runtime extends AutoCloseable {
+
+    /** The session id this sandbox belongs to. */
+    String id();
+
+    /** The current status; see {@link RuntimeConfig#statusListener()} for change events. */
+    RuntimeStatus status();
+
+    /** What this backend can do. */
+    Set<Capability> capabilities();
+
+    /** Shorthand for {@code capabilities().contains(capability)}. */
+    default boolean supports(Capability capability) {
+        return capabilities().contains(capability);
+    }
+
+    /**
+     * Starts (or attaches to) the sandbox and waits until its action server is ready, within the configured startup
+     * timeout. Calling it again on a connected runtime does nothing.
+     *
+     * @throws RuntimeStartupException with the sandbox's last log lines when it does not become ready
+     */
+    void connect();
+
+    /**
+     * Sends any action and returns the server's observation as a value (an {@link ErrorObservation} for domain
+     * errors). The HTTP call waits for the action's timeout (or the configured default) plus 5 seconds.
+     *
+     * @throws ActionFailedException when the server refuses the action as malformed
+     * @throws RuntimeTimeoutException, RuntimeDisconnectedException, RuntimeUnavailableException on infrastructure failures
+     */
+    Observation execute(Action action);
+
+    /**
+     * Runs a shell command.
+     *
+     * @throws ActionFailedException when the server answers with an {@link ErrorObservation} instead of command
+     *                               output (e.g. several commands in one action)
+     */
+    default CmdOutputObservation run(CmdRunAction action) {
+        Observation observation = execute(action);
+        if (observation instanceof CmdOutputObservation output) {
+            return output;
+        }
+        throw new ActionFailedException("Command '" + action.command() + "' was not run on sandbox " + id() + ": "
+                + observation.content(), observation);
+    }
+
+    /** Shorthand for {@code run(CmdRunAction.of(command))}. */
+    default CmdOutputObservation run(String command) {
+        return run(CmdRunAction.of(command));
+    }
+
+    /** Reads a file: a {@link FileReadObservation}, or an {@link ErrorObservation} (not found, binary, directory). */
+    default Observation read(FileReadAction action) {
+        return execute(action);
+    }
+
+    /** Writes a file: a {@link FileWriteObservation}, or an {@link ErrorObservation}. */
+    default Observation write(FileWriteAction action) {
+        return execute(action);
+    }
+
+    /** Runs an editor command: a {@link FileEditObservation} (editor errors are {@code ERROR:} content). */
+    default Observation edit(FileEditAction action) {
+        return execute(action);
+    }
+
+    /**
+     * Copies a host file (or, with {@code recursive}, a directory including its own name) into the sandbox directory
+     * {@code sandboxDest}, which is created when missing. Streams: the file is never held in memory.
+     *
+     * @throws java.io.UncheckedIOException wrapping {@link java.nio.file.NoSuchFileException} when {@code hostSrc}
+     *                                      does not exist (nothing is sent)
+     */
+    void copyTo(Path hostSrc, String sandboxDest, boolean recursive);
+
+    /** Downloads a sandbox file or directory tree as a zip into a new temporary file and returns its path. */
+    Path copyFrom(String sandboxPath);
+
+    /**
+     * Lists a sandbox directory: directories first with a trailing {@code /}, then files, case-insensitively
+     * sorted, hidden entries included; empty when the path is missing or not a directory. {@code null} lists the
+     * workspace.
+     */
+    List<String> listFiles(String sandboxPath);
+
+    /** URLs of application ports reachable from the host, mapped to the port inside the sandbox. */
+    Map<String, Integer> webHosts();
+
+    /** Freezes the sandbox, keeping its processes where the backend can. */
+    default void pause() {
+        throw new UnsupportedCapabilityException("Runtime " + id() + " cannot pause: capabilities are "
+                + capabilities() + " (no " + Capability.PAUSE_RESUME + ")");
+    }
+
+    /** Thaws a paused sandbox and waits until it is ready again. */
+    default void resume() {
+        throw new UnsupportedCapabilityException("Runtime " + id() + " cannot resume: capabilities are "
+                + capabilities() + " (no " + Capability.PAUSE_RESUME + ")");
+    }
+
+    /** Releases everything this runtime created. Idempotent, thread-safe, never throws. */
+    @Override
+    void close();
+}

@@ -1,0 +1,318 @@
+package dev.agentruntime;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Everything needed to create one sandbox session. Immutable; build with {@link #builder()} and derive variants
+ * with {@link #toBuilder()}.
+ *
+ * <pre>{@code
+ * RuntimeConfig config = RuntimeConfig.builder()
+ *         .type("local")
+ *         .environment(Map.of("GREETING", "hello"))
+ *         .actionTimeout(Duration.ofSeconds(60))
+ *         .build();
+ * }</pre>
+ *
+ * @param type              backend type, e.g. {@code "local"} or {@code "docker"}
+ * @param sessionId         the session id; containers and pods are named after it, attach uses it
+ * @param workspace         host directory used as the workspace (local: the working directory; Docker: mounted);
+ *                          empty means a fresh temporary one (local) or none (isolated backends)
+ * @param sandboxWorkspace  the working directory inside an isolated sandbox ({@code /workspace})
+ * @param environment       variables set in the sandbox's shell
+ * @param actionTimeout     hard timeout for actions that do not carry their own
+ * @param startupTimeout    one deadline for the sandbox to become ready
+ * @param noChangeTimeout   the "no new output" soft timeout of the shell
+ * @param sessionApiKey     the {@code X-Session-API-Key} the server demands; empty means "generate one"
+ * @param options           backend-specific settings as strings (checked by the backend, unknown keys rejected)
+ * @param backendConfig     a backend's typed configuration, takes precedence over {@code options}
+ * @param statusListener    receives status events
+ * @param attachToExisting  attach to the session's existing sandbox instead of creating one
+ * @param keepAlive         leave the sandbox running on {@code close()}
+ */
+public record RuntimeConfig(
+        String type,
+        String sessionId,
+        Optional<Path> workspace,
+        String sandboxWorkspace,
+        Map<String, String> environment,
+        Duration actionTimeout,
+        Duration startupTimeout,
+        Duration noChangeTimeout,
+        Optional<String> sessionApiKey,
+        Map<String, String> options,
+        Optional<BackendConfig> backendConfig,
+        StatusListener statusListener,
+        boolean attachToExisting,
+        boolean keepAlive) {
+
+    public static final String DEFAULT_TYPE = "local";
+    public static final Duration DEFAULT_ACTION_TIMEOUT = Duration.ofSeconds(120);
+    public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(120);
+    public static final Duration DEFAULT_NO_CHANGE_TIMEOUT = Duration.ofSeconds(10);
+
+    public RuntimeConfig {
+        type = requireText(type, "type");
+        sessionId = requireText(sessionId, "sessionId");
+        if (!sessionId.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+            throw new InvalidConfigException("sessionId '" + sessionId + "' is not valid: use 1-63 letters, digits, "
+                    + "'_', '.' or '-', starting with a letter or digit (it names containers and pods)");
+        }
+        workspace = Objects.requireNonNullElse(workspace, Optional.empty());
+        sandboxWorkspace = requireText(sandboxWorkspace, "sandboxWorkspace");
+        if (!sandboxWorkspace.startsWith("/")) {
+            throw new InvalidConfigException("sandboxWorkspace must be an absolute path, was '" + sandboxWorkspace + "'");
+        }
+        environment = Map.copyOf(Objects.requireNonNullElse(environment, Map.of()));
+        for (String name : environment.keySet()) {
+            if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw new InvalidConfigException("environment variable name '" + name
+                        + "' is not a valid shell identifier ([A-Za-z_][A-Za-z0-9_]*)");
+            }
+        }
+        actionTimeout = requirePositive(actionTimeout, "actionTimeout");
+        startupTimeout = requirePositive(startupTimeout, "startupTimeout");
+        noChangeTimeout = requirePositive(noChangeTimeout, "noChangeTimeout");
+        sessionApiKey = Objects.requireNonNullElse(sessionApiKey, Optional.empty());
+        options = Map.copyOf(Objects.requireNonNullElse(options, Map.of()));
+        backendConfig = Objects.requireNonNullElse(backendConfig, Optional.empty());
+        statusListener = Objects.requireNonNullElse(statusListener, StatusListener.NONE);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Reads a configuration from environment variables: {@code AGENT_RUNTIME_TYPE}, {@code AGENT_RUNTIME_SESSION_ID},
+     * {@code AGENT_RUNTIME_WORKSPACE}, {@code AGENT_RUNTIME_ACTION_TIMEOUT_SECONDS},
+     * {@code AGENT_RUNTIME_STARTUP_TIMEOUT_SECONDS}, {@code SESSION_API_KEY}, {@code SANDBOX_ENV_<NAME>} (sets
+     * {@code NAME} in the sandbox, as OpenHands does) and {@code AGENT_RUNTIME_OPTION_<KEY>} (backend option
+     * {@code key}, lower-cased with {@code _} turned into {@code .}).
+     */
+    public static RuntimeConfig fromEnvironment() {
+        return fromEnvironment(System.getenv());
+    }
+
+    /** Like {@link #fromEnvironment()} but from the given map (handy for tests). */
+    public static RuntimeConfig fromEnvironment(Map<String, String> env) {
+        Builder builder = builder();
+        Map<String, String> sandboxEnv = new LinkedHashMap<>();
+        Map<String, String> options = new LinkedHashMap<>();
+        env.forEach((key, value) -> {
+            if (key.startsWith("SANDBOX_ENV_") && key.length() > "SANDBOX_ENV_".length()) {
+                sandboxEnv.put(key.substring("SANDBOX_ENV_".length()), value);
+            } else if (key.startsWith("AGENT_RUNTIME_OPTION_") && key.length() > "AGENT_RUNTIME_OPTION_".length()) {
+                options.put(key.substring("AGENT_RUNTIME_OPTION_".length()).toLowerCase(java.util.Locale.ROOT)
+                        .replace('_', '.'), value);
+            }
+        });
+        Optional.ofNullable(env.get("AGENT_RUNTIME_TYPE")).ifPresent(builder::type);
+        Optional.ofNullable(env.get("AGENT_RUNTIME_SESSION_ID")).ifPresent(builder::sessionId);
+        Optional.ofNullable(env.get("AGENT_RUNTIME_WORKSPACE")).map(Path::of).ifPresent(builder::workspace);
+        Optional.ofNullable(env.get("AGENT_RUNTIME_ACTION_TIMEOUT_SECONDS"))
+                .map(v -> seconds("AGENT_RUNTIME_ACTION_TIMEOUT_SECONDS", v)).ifPresent(builder::actionTimeout);
+        Optional.ofNullable(env.get("AGENT_RUNTIME_STARTUP_TIMEOUT_SECONDS"))
+                .map(v -> seconds("AGENT_RUNTIME_STARTUP_TIMEOUT_SECONDS", v)).ifPresent(builder::startupTimeout);
+        Optional.ofNullable(env.get("SESSION_API_KEY")).ifPresent(builder::sessionApiKey);
+        return builder.environment(sandboxEnv).options(options).build();
+    }
+
+    /**
+     * Checks that every option key is one the backend knows; for use by backends when converting
+     * {@link #options()} into their typed configuration.
+     *
+     * @throws InvalidConfigException naming the unknown keys and listing the valid ones
+     */
+    public void requireKnownOptions(Set<String> validKeys) {
+        Set<String> unknown = new TreeSet<>(options.keySet());
+        unknown.removeAll(validKeys);
+        if (!unknown.isEmpty()) {
+            throw new InvalidConfigException("Unknown option(s) " + unknown + " for runtime type '" + type
+                    + "'. Valid options: " + new TreeSet<>(validKeys));
+        }
+    }
+
+    /** The session API key to use: the configured one, or {@code generated} when none was set. */
+    public String sessionApiKeyOr(java.util.function.Supplier<String> generated) {
+        return sessionApiKey.orElseGet(generated);
+    }
+
+    /** A random key suitable for {@code X-Session-API-Key}. */
+    public static String randomKey() {
+        byte[] bytes = new byte[24];
+        new SecureRandom().nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    @Override
+    public String toString() {
+        return "RuntimeConfig[type=" + type + ", sessionId=" + sessionId + ", workspace=" + workspace.orElse(null)
+                + ", sandboxWorkspace=" + sandboxWorkspace + ", environment=" + environment.keySet()
+                + ", actionTimeout=" + actionTimeout + ", startupTimeout=" + startupTimeout
+                + ", noChangeTimeout=" + noChangeTimeout
+                + ", sessionApiKey=" + (sessionApiKey.isPresent() ? "REDACTED" : "(generated)")
+                + ", options=" + options.keySet() + ", backendConfig=" + backendConfig.orElse(null)
+                + ", attachToExisting=" + attachToExisting + ", keepAlive=" + keepAlive + "]";
+    }
+
+    private static String requireText(String value, String name) {
+        if (value == null || value.isBlank()) {
+            throw new InvalidConfigException(name + " must not be blank");
+        }
+        return value;
+    }
+
+    private static Duration requirePositive(Duration value, String name) {
+        if (value == null || value.isNegative() || value.isZero()) {
+            throw new InvalidConfigException(name + " must be a positive duration, was " + value);
+        }
+        return value;
+    }
+
+    private static Duration seconds(String key, String value) {
+        try {
+            return Duration.ofMillis(Math.round(Double.parseDouble(value) * 1000));
+        } catch (NumberFormatException e) {
+            throw new InvalidConfigException(key + " must be a number of seconds, was '" + value + "'");
+        }
+    }
+
+    /** Builds a {@link RuntimeConfig}; every setter returns the builder. */
+    public static final class Builder {
+        private String type = DEFAULT_TYPE;
+        private String sessionId;
+        private Path workspace;
+        private String sandboxWorkspace = "/workspace";
+        private Map<String, String> environment = new LinkedHashMap<>();
+        private Duration actionTimeout = DEFAULT_ACTION_TIMEOUT;
+        private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+        private Duration noChangeTimeout = DEFAULT_NO_CHANGE_TIMEOUT;
+        private String sessionApiKey;
+        private Map<String, String> options = new LinkedHashMap<>();
+        private BackendConfig backendConfig;
+        private StatusListener statusListener = StatusListener.NONE;
+        private boolean attachToExisting;
+        private boolean keepAlive;
+
+        private Builder() {
+        }
+
+        private Builder(RuntimeConfig c) {
+            type = c.type;
+            sessionId = c.sessionId;
+            workspace = c.workspace.orElse(null);
+            sandboxWorkspace = c.sandboxWorkspace;
+            environment = new LinkedHashMap<>(c.environment);
+            actionTimeout = c.actionTimeout;
+            startupTimeout = c.startupTimeout;
+            noChangeTimeout = c.noChangeTimeout;
+            sessionApiKey = c.sessionApiKey.orElse(null);
+            options = new LinkedHashMap<>(c.options);
+            backendConfig = c.backendConfig.orElse(null);
+            statusListener = c.statusListener;
+            attachToExisting = c.attachToExisting;
+            keepAlive = c.keepAlive;
+        }
+
+        public Builder type(String value) {
+            this.type = value;
+            return this;
+        }
+
+        public Builder sessionId(String value) {
+            this.sessionId = value;
+            return this;
+        }
+
+        public Builder workspace(Path value) {
+            this.workspace = value;
+            return this;
+        }
+
+        public Builder sandboxWorkspace(String value) {
+            this.sandboxWorkspace = value;
+            return this;
+        }
+
+        public Builder environment(Map<String, String> value) {
+            this.environment = new LinkedHashMap<>(value);
+            return this;
+        }
+
+        public Builder env(String name, String value) {
+            this.environment.put(name, value);
+            return this;
+        }
+
+        public Builder actionTimeout(Duration value) {
+            this.actionTimeout = value;
+            return this;
+        }
+
+        public Builder startupTimeout(Duration value) {
+            this.startupTimeout = value;
+            return this;
+        }
+
+        public Builder noChangeTimeout(Duration value) {
+            this.noChangeTimeout = value;
+            return this;
+        }
+
+        public Builder sessionApiKey(String value) {
+            this.sessionApiKey = value;
+            return this;
+        }
+
+        public Builder options(Map<String, String> value) {
+            this.options = new LinkedHashMap<>(value);
+            return this;
+        }
+
+        public Builder option(String key, String value) {
+            this.options.put(key, value);
+            return this;
+        }
+
+        public Builder backendConfig(BackendConfig value) {
+            this.backendConfig = value;
+            return this;
+        }
+
+        public Builder statusListener(StatusListener value) {
+            this.statusListener = value;
+            return this;
+        }
+
+        public Builder attachToExisting(boolean value) {
+            this.attachToExisting = value;
+            return this;
+        }
+
+        public Builder keepAlive(boolean value) {
+            this.keepAlive = value;
+            return this;
+        }
+
+        public RuntimeConfig build() {
+            String id = sessionId != null ? sessionId : "ar-" + randomKey().substring(0, 12);
+            return new RuntimeConfig(type, id, Optional.ofNullable(workspace), sandboxWorkspace, environment,
+                    actionTimeout, startupTimeout, noChangeTimeout, Optional.ofNullable(sessionApiKey), options,
+                    Optional.ofNullable(backendConfig), statusListener, attachToExisting, keepAlive);
+        }
+    }
+}
