@@ -1,0 +1,351 @@
+package dev.agentruntime.spi;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.agentruntime.Action;
+import dev.agentruntime.ActionFailedException;
+import dev.agentruntime.AgentRuntimeException;
+import dev.agentruntime.Observation;
+import dev.agentruntime.RuntimeDisconnectedException;
+import dev.agentruntime.RuntimeNotFoundException;
+import dev.agentruntime.RuntimeTimeoutException;
+import dev.agentruntime.RuntimeUnavailableException;
+import dev.agentruntime.internal.WireCodec;
+import dev.agentruntime.internal.WireFormatException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import okhttp3.Call;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.MultipartBody;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP client to one action server (ours or OpenHands'): pooled keep-alive connections, the
+ * {@code X-Session-API-Key} header, a per-action call timeout of action timeout + 5 s, and failures mapped to the
+ * library's typed exceptions. Retries only where a retry cannot run a command twice: {@code /execute_action} and
+ * uploads are retried only when the connection could not be established (nothing was sent); reads are retried on
+ * any I/O failure.
+ */
+public final class ActionServerClient implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ActionServerClient.class);
+    private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+    private static final Duration ACTION_GRACE = Duration.ofSeconds(5);
+    private static final int CONNECT_RETRIES = 3;
+
+    /**
+     * One connection pool and dispatcher shared by all clients, as OkHttp recommends; each client derives its own
+     * settings from it. It holds no per-runtime state.
+     */
+    private static final OkHttpClient SHARED = new OkHttpClient.Builder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .readTimeout(Duration.ZERO)
+            .writeTimeout(Duration.ofMinutes(5))
+            .build();
+
+    private final HttpUrl baseUrl;
+    private final String runtimeId;
+    private final OkHttpClient http;
+
+    /**
+     * @param baseUrl       the server's base URL, e.g. {@code http://127.0.0.1:31234}
+     * @param sessionApiKey the key to send as {@code X-Session-API-Key}, or null for none
+     * @param runtimeId     the session id, for error messages
+     */
+    public ActionServerClient(URI baseUrl, String sessionApiKey, String runtimeId) {
+        HttpUrl parsed = HttpUrl.get(baseUrl.toString());
+        this.baseUrl = parsed;
+        this.runtimeId = runtimeId;
+        this.http = SHARED.newBuilder()
+                // A pooled connection that went stale must not silently re-send a POST that may have run.
+                .retryOnConnectionFailure(false)
+                .addInterceptor(chain -> {
+                    Request.Builder request = chain.request().newBuilder();
+                    if (sessionApiKey != null) {
+                        request.header("X-Session-API-Key", sessionApiKey);
+                    }
+                    return chain.proceed(request.build());
+                })
+                .build();
+    }
+
+    public URI baseUrl() {
+        return baseUrl.uri();
+    }
+
+    /** One {@code GET /alive}: true on HTTP 2xx, false on any failure. */
+    public boolean isAlive() {
+        Request request = new Request.Builder().url(url("alive")).get().build();
+        Call call = http.newCall(request);
+        call.timeout().timeout(5, TimeUnit.SECONDS);
+        try (Response response = call.execute()) {
+            return response.isSuccessful();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Polls {@code /alive} with a short back-off until it answers, the deadline passes, or {@code stillStarting}
+     * says the sandbox has died.
+     *
+     * @throws RuntimeTimeoutException     when the deadline passes, with {@code diagnostics} in the message
+     * @throws RuntimeUnavailableException when {@code stillStarting} turns false
+     */
+    public void awaitAlive(Instant deadline, BooleanSupplier stillStarting, Supplier<String> diagnostics) {
+        long pauseMillis = 5;
+        while (true) {
+            if (isAlive()) {
+                return;
+            }
+            if (!stillStarting.getAsBoolean()) {
+                throw new RuntimeUnavailableException("Action server of sandbox " + runtimeId + " at " + baseUrl
+                        + " stopped before it became ready. " + diagnostics.get());
+            }
+            if (Instant.now().isAfter(deadline)) {
+                throw new RuntimeTimeoutException("Action server of sandbox " + runtimeId + " at " + baseUrl
+                        + " did not answer /alive before the startup deadline. " + diagnostics.get());
+            }
+            try {
+                Thread.sleep(pauseMillis); // back-off between readiness probes of a remote process
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RuntimeUnavailableException("Interrupted while waiting for sandbox " + runtimeId, e);
+            }
+            pauseMillis = Math.min(pauseMillis * 2, 100);
+        }
+    }
+
+    /**
+     * Sends an action to {@code /execute_action} and decodes the observation.
+     *
+     * @param defaultTimeout the hard timeout used when the action carries none (sent on the wire, like OpenHands)
+     */
+    public Observation execute(Action action, Duration defaultTimeout) {
+        ObjectNode actionJson = WireCodec.encodeAction(action);
+        Duration timeout = action.timeout().orElse(defaultTimeout);
+        if (action.timeout().isEmpty()) {
+            actionJson.put("timeout", timeout.toMillis() / 1000.0);
+        }
+        ObjectNode body = WireCodec.MAPPER.createObjectNode();
+        body.set("action", actionJson);
+        String json = WireCodec.toJson(body);
+        if (log.isTraceEnabled()) {
+            log.trace("sandbox {} -> {}", runtimeId, json);
+        }
+        Request request = new Request.Builder().url(url("execute_action"))
+                .post(RequestBody.create(json, JSON)).build();
+        Duration callTimeout = timeout.plus(ACTION_GRACE);
+        try (Response response = send(request, callTimeout, false, "execute_action")) {
+            String text = bodyText(response);
+            if (log.isTraceEnabled()) {
+                log.trace("sandbox {} <- {} {}", runtimeId, response.code(), text);
+            }
+            if (!response.isSuccessful()) {
+                throw httpFailure("execute_action", response.code(), text);
+            }
+            try {
+                return WireCodec.decodeObservation(WireCodec.parse(text));
+            } catch (WireFormatException e) {
+                throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
+                        + " that is not an observation: " + e.getMessage(), response.code());
+            }
+        } catch (InterruptedIOException e) {
+            throw new RuntimeTimeoutException("Runtime failed to return execute_action before the requested timeout"
+                    + " of " + timeout.toMillis() / 1000.0 + "s (sandbox " + runtimeId + ", " + baseUrl + ")", e);
+        } catch (IOException e) {
+            throw new RuntimeDisconnectedException("Connection to sandbox " + runtimeId + " at " + baseUrl
+                    + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
+                    + " sandbox is still running.", e);
+        }
+    }
+
+    /** {@code POST /list_files}; null lists the server's working directory. */
+    public List<String> listFiles(String path) {
+        ObjectNode body = WireCodec.MAPPER.createObjectNode();
+        if (path != null) {
+            body.put("path", path);
+        }
+        Request request = new Request.Builder().url(url("list_files"))
+                .post(RequestBody.create(WireCodec.toJson(body), JSON)).build();
+        try (Response response = send(request, Duration.ofSeconds(30), true, "list_files")) {
+            String text = bodyText(response);
+            if (!response.isSuccessful()) {
+                throw httpFailure("list_files", response.code(), text);
+            }
+            List<String> names = new ArrayList<>();
+            for (JsonNode name : WireCodec.parse(text)) {
+                names.add(name.asText());
+            }
+            return names;
+        } catch (IOException e) {
+            throw ioFailure("list_files", e);
+        }
+    }
+
+    /**
+     * Uploads with {@code POST /upload_file}, streaming: a file is sent as it is read, a directory is zipped on the
+     * fly (entry names keep the directory's own name, as OpenHands does) and extracted by the server.
+     *
+     * @param hostSrc     an existing host file or directory
+     * @param destination the absolute sandbox directory (created by the server when missing)
+     * @param recursive   true to send a directory tree
+     */
+    public void upload(Path hostSrc, String destination, boolean recursive) {
+        boolean tree = recursive && Files.isDirectory(hostSrc);
+        String fileName = hostSrc.getFileName() + (tree ? ".zip" : "");
+        RequestBody content = tree ? new ZipTreeBody(hostSrc)
+                : RequestBody.create(hostSrc.toFile(), MediaType.get("application/octet-stream"));
+        HttpUrl target = url("upload_file").newBuilder()
+                .addQueryParameter("destination", destination)
+                .addQueryParameter("recursive", Boolean.toString(tree))
+                .build();
+        MultipartBody body = new MultipartBody.Builder().setType(MultipartBody.FORM)
+                .addFormDataPart("file", fileName, content).build();
+        Request request = new Request.Builder().url(target).post(body).build();
+        try (Response response = send(request, Duration.ofHours(1), false, "upload_file")) {
+            String text = bodyText(response);
+            if (!response.isSuccessful()) {
+                throw httpFailure("upload_file", response.code(), text);
+            }
+        } catch (IOException e) {
+            throw ioFailure("upload_file", e);
+        }
+    }
+
+    /** Streams {@code GET /download_files?path=} (a zip) into {@code target}. */
+    public void download(String path, Path target) {
+        HttpUrl source = url("download_files").newBuilder().addQueryParameter("path", path).build();
+        Request request = new Request.Builder().url(source).get().build();
+        try (Response response = send(request, Duration.ofHours(1), true, "download_files")) {
+            if (!response.isSuccessful()) {
+                throw httpFailure("download_files", response.code(), bodyText(response));
+            }
+            ResponseBody body = response.body();
+            if (body == null) {
+                throw new RuntimeDisconnectedException("Sandbox " + runtimeId + " sent no body for download_files");
+            }
+            Files.copy(body.byteStream(), target, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw ioFailure("download_files", e);
+        }
+    }
+
+    /** {@code GET /server_info} as raw JSON text (uptime, idle time, resources). */
+    public String serverInfo() {
+        Request request = new Request.Builder().url(url("server_info")).get().build();
+        try (Response response = send(request, Duration.ofSeconds(10), true, "server_info")) {
+            String text = bodyText(response);
+            if (!response.isSuccessful()) {
+                throw httpFailure("server_info", response.code(), text);
+            }
+            return text;
+        } catch (IOException e) {
+            throw ioFailure("server_info", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        // The pool is shared; idle connections to this server are evicted by it. Nothing of our own to release.
+    }
+
+    private Response send(Request request, Duration callTimeout, boolean idempotent, String what) throws IOException {
+        IOException last = null;
+        for (int attempt = 1; attempt <= CONNECT_RETRIES; attempt++) {
+            Call call = http.newCall(request);
+            call.timeout().timeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                return call.execute();
+            } catch (ConnectException e) {
+                last = e; // nothing reached the server: always safe to try again
+            } catch (InterruptedIOException e) {
+                throw e;
+            } catch (IOException e) {
+                if (!idempotent) {
+                    throw e;
+                }
+                last = e;
+            }
+            log.debug("sandbox {}: {} attempt {} failed: {}", runtimeId, what, attempt, last.toString());
+        }
+        if (last instanceof ConnectException) {
+            throw new RuntimeUnavailableException("Cannot connect to the action server of sandbox " + runtimeId
+                    + " at " + baseUrl + " for " + what + " (" + last.getMessage() + "). Check that the sandbox is"
+                    + " running and the port is reachable.", last);
+        }
+        throw last;
+    }
+
+    private AgentRuntimeException ioFailure(String what, IOException e) {
+        if (e instanceof InterruptedIOException) {
+            return new RuntimeTimeoutException("Sandbox " + runtimeId + " did not finish " + what + " in time", e);
+        }
+        if (e instanceof java.nio.file.FileSystemException) {
+            throw new UncheckedIOException("Local file error during " + what + " for sandbox " + runtimeId + ": " + e.getMessage(), e);
+        }
+        return new RuntimeDisconnectedException("Connection to sandbox " + runtimeId + " at " + baseUrl
+                + " broke during " + what + ": " + e, e);
+    }
+
+    private AgentRuntimeException httpFailure(String what, int code, String body) {
+        String detail = detail(body);
+        String where = "sandbox " + runtimeId + " (" + baseUrl + ") " + what;
+        if (code == 401 || code == 403) {
+            return new ActionFailedException(where + " rejected the session API key (HTTP " + code + ": " + detail
+                    + "). Check RuntimeConfig.sessionApiKey against the server's SESSION_API_KEY.", code);
+        }
+        if (code == 404 && !"download_files".equals(what)) {
+            return new RuntimeNotFoundException(where + ": endpoint or sandbox not found (HTTP 404: " + detail + ")");
+        }
+        if (code == 502 || code == 503 || code == 504) {
+            return new RuntimeUnavailableException(where + " is temporarily unavailable (HTTP " + code + ": " + detail
+                    + "); try again.");
+        }
+        if (code >= 400 && code < 500) {
+            return new ActionFailedException(where + " refused the request (HTTP " + code + "): " + detail, code);
+        }
+        return new AgentRuntimeException(where + " failed on the server (HTTP " + code + "): " + detail, false);
+    }
+
+    private static String detail(String body) {
+        try {
+            JsonNode node = WireCodec.parse(body);
+            if (node.has("detail")) {
+                return node.get("detail").asText();
+            }
+        } catch (RuntimeException ignored) {
+            // not JSON: fall back to the raw text
+        }
+        return body.length() > 500 ? body.substring(0, 500) + "..." : body;
+    }
+
+    private static String bodyText(Response response) throws IOException {
+        ResponseBody body = response.body();
+        return body == null ? "" : body.string();
+    }
+
+    private HttpUrl url(String endpoint) {
+        return baseUrl.newBuilder().addPathSegment(endpoint).build();
+    }
+}
