@@ -1,0 +1,89 @@
+package dev.agentruntime.internal;
+
+import dev.agentruntime.InvalidConfigException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Finds the executable action-server jar that backends start (locally) or ship into sandboxes (Docker).
+ * Order: system property {@code agent.runtime.server.jar}; environment variable {@code AGENT_RUNTIME_SERVER_JAR};
+ * the resource {@value #RESOURCE} (from the {@code runtime-server-bundle} artifact), copied once into
+ * {@code <java.io.tmpdir>/agent-runtime-<user>/runtime-server-<sha256>.jar} so every version gets its own file.
+ */
+public final class ServerJar {
+
+    public static final String RESOURCE = "/META-INF/agent-runtime/runtime-server.jar";
+    public static final String PROPERTY = "agent.runtime.server.jar";
+    public static final String ENV = "AGENT_RUNTIME_SERVER_JAR";
+
+    private ServerJar() {
+    }
+
+    /** The server jar on this host. */
+    public static Path locate() {
+        String configured = System.getProperty(PROPERTY);
+        if (configured == null || configured.isBlank()) {
+            configured = System.getenv(ENV);
+        }
+        if (configured != null && !configured.isBlank()) {
+            Path path = Path.of(configured);
+            if (!Files.isRegularFile(path)) {
+                throw new InvalidConfigException("The action server jar configured by -D" + PROPERTY + " or " + ENV
+                        + " does not exist: " + path + ". Build it with 'mvn -pl runtime-server package'.");
+            }
+            return path;
+        }
+        return extractBundled();
+    }
+
+    /** The SHA-256 of the server jar, hex encoded: a stable content tag for caches and image tags. */
+    public static String sha256(Path jar) {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(jar), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read the action server jar " + jar, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Path extractBundled() {
+        try (InputStream resource = ServerJar.class.getResourceAsStream(RESOURCE)) {
+            if (resource == null) {
+                throw new InvalidConfigException("The action server jar is not on the class path (" + RESOURCE
+                        + "). Add the dependency dev.agentruntime:runtime-server-bundle, or point -D" + PROPERTY
+                        + " at runtime-server/target/runtime-server.jar.");
+            }
+            Path dir = Path.of(System.getProperty("java.io.tmpdir"), "agent-runtime-" + System.getProperty("user.name"));
+            Files.createDirectories(dir);
+            Path temp = Files.createTempFile(dir, "runtime-server-", ".tmp");
+            try {
+                Files.copy(resource, temp, StandardCopyOption.REPLACE_EXISTING);
+                Path target = dir.resolve("runtime-server-" + sha256(temp).substring(0, 16) + ".jar");
+                if (Files.isRegularFile(target) && Files.size(target) == Files.size(temp)) {
+                    return target;
+                }
+                try {
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+                return target;
+            } finally {
+                Files.deleteIfExists(temp);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot extract the bundled action server jar to the temp directory", e);
+        }
+    }
+}
