@@ -1,0 +1,66 @@
+package dev.agentruntime.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.agentruntime.Action;
+import dev.agentruntime.BrowseUrlAction;
+import dev.agentruntime.CmdRunAction;
+import dev.agentruntime.ErrorObservation;
+import dev.agentruntime.FileEditAction;
+import dev.agentruntime.FileReadAction;
+import dev.agentruntime.FileWriteAction;
+import dev.agentruntime.IPythonRunCellAction;
+import dev.agentruntime.Observation;
+import dev.agentruntime.server.shell.BashSession;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Runs actions one at a time (like OpenHands' executor lock) against the shell and the file system. */
+final class ActionExecutor implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ActionExecutor.class);
+
+    private final BashSession shell;
+    private final ReentrantLock lock = new ReentrantLock(true);
+
+    ActionExecutor(BashSession shell) {
+        this.shell = shell;
+    }
+
+    /**
+     * @param rawArgs the action's raw {@code args}, for values the typed action cannot carry (a non-numeric
+     *                {@code insert_line} that the editor must report)
+     */
+    Observation execute(Action action, JsonNode rawArgs) {
+        lock.lock();
+        try {
+            log.debug("{}: {}", action.type(), action.message());
+            if (action instanceof CmdRunAction run) {
+                return shell.execute(run);
+            }
+            if (action instanceof IPythonRunCellAction) {
+                return ErrorObservation.of("run_ipython is not available in this server build yet.");
+            }
+            if (action instanceof FileReadAction || action instanceof FileWriteAction || action instanceof FileEditAction) {
+                return ErrorObservation.of("File actions are not available in this server build yet: " + action.type());
+            }
+            if (action instanceof BrowseUrlAction browse) {
+                return new ErrorObservation("Browsing is not supported by this runtime: it has no browser. Fetch the"
+                        + " page with a command instead, e.g. curl -sL '" + browse.url() + "'.", "AGENT_ERROR$BAD_ACTION");
+            }
+            return new ErrorObservation("Action " + action.type() + " is not supported in the current runtime.",
+                    "AGENT_ERROR$BAD_ACTION");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    boolean ready() {
+        return shell.isAlive();
+    }
+
+    @Override
+    public void close() {
+        shell.close();
+    }
+}

@@ -1,0 +1,427 @@
+package dev.agentruntime.server.shell;
+
+import com.pty4j.PtyProcess;
+import com.pty4j.PtyProcessBuilder;
+import com.pty4j.WinSize;
+import dev.agentruntime.CmdOutputMetadata;
+import dev.agentruntime.CmdOutputObservation;
+import dev.agentruntime.CmdRunAction;
+import dev.agentruntime.ErrorObservation;
+import dev.agentruntime.Observation;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One persistent interactive bash in a real pseudo-terminal, driven with OpenHands' semantics (reference §3).
+ *
+ * <p>How a command runs: its text is written to a private file and the shell is sent one short line that reads the
+ * file into a variable and {@code eval}s it. So the command's bytes reach bash unchanged (no terminal line-length
+ * limit, no escaping, heredocs and multi-line commands intact) while it still runs in the interactive shell, where
+ * {@code cd}, {@code export} and functions persist and programs read from the terminal. bash runs with
+ * {@code --noediting}: the kernel's line discipline echoes input like a terminal, {@code Ctrl-C} is a real SIGINT to
+ * the foreground job. A {@code PROMPT_COMMAND} function prints an in-band marker with the exit code, {@code $!},
+ * cwd and Python path after every command; the reader thread spots it as the bytes arrive and wakes the waiting
+ * action at once.
+ */
+public final class BashSession implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(BashSession.class);
+    private static final Pattern SPECIAL_KEY = Pattern.compile("C-[A-Za-z@\\[\\]\\\\^_]");
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Path workDir;
+    private final Map<String, String> environment;
+    private final Duration noChangeTimeout;
+    private final List<String> shellCommand;
+    private final String username;
+    private final String hostname;
+    private final Path scratch;
+
+    private PtyProcess process;
+    private OutputStream terminal;
+    private Transcript transcript;
+    private String injectLine;
+    private Path commandFile;
+    private int commandCount;
+
+    /** What the session is doing between actions. */
+    private enum State { IDLE, RUNNING }
+
+    private State state = State.IDLE;
+    private int returnedLength;
+    private String runningCommand = "";
+    private String cwd;
+
+    /**
+     * @param workDir         the initial working directory
+     * @param environment     the shell's environment (the server's own, plus configured variables)
+     * @param noChangeTimeout the soft "no new output" timeout
+     * @param shellCommand    how to start bash (e.g. {@code bash}, or {@code runuser -u alice -- bash})
+     */
+    public BashSession(Path workDir, Map<String, String> environment, Duration noChangeTimeout,
+                       List<String> shellCommand, String username, String hostname) {
+        this.workDir = workDir.toAbsolutePath().normalize();
+        this.environment = new LinkedHashMap<>(environment);
+        this.noChangeTimeout = noChangeTimeout;
+        this.shellCommand = List.copyOf(shellCommand);
+        this.username = username;
+        this.hostname = hostname;
+        this.cwd = this.workDir.toString();
+        try {
+            this.scratch = Files.createTempDirectory("agent-runtime-shell-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the shell's scratch directory", e);
+        }
+    }
+
+    /** Starts bash and waits for its first prompt marker. */
+    public synchronized void start() {
+        String nonce = HexFormat.of().formatHex(new SecureRandom().generateSeed(8));
+        transcript = new Transcript(nonce);
+        commandFile = scratch.resolve("command");
+        // Reads the command file into a variable without forking and evaluates it in the interactive shell.
+        injectLine = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"";
+        Path rc = scratch.resolve("bashrc");
+        try {
+            Files.writeString(rc, initScript(nonce));
+            Map<String, String> env = new LinkedHashMap<>(environment);
+            env.put("TERM", env.getOrDefault("TERM", "xterm-256color"));
+            env.putIfAbsent("PAGER", "cat");
+            env.putIfAbsent("GIT_PAGER", "cat");
+            env.put("__AR_NONCE", nonce);
+            List<String> command = new ArrayList<>(shellCommand);
+            command.addAll(List.of("--noediting", "--rcfile", rc.toString(), "-i"));
+            process = new PtyProcessBuilder(command.toArray(String[]::new))
+                    .setEnvironment(env)
+                    .setDirectory(workDir.toString())
+                    .setRedirectErrorStream(true)
+                    .setInitialColumns(1000)
+                    .setInitialRows(1000)
+                    .setConsole(false)
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start bash (" + shellCommand + ") in " + workDir, e);
+        }
+        terminal = process.getOutputStream();
+        startReader(process.getInputStream(), transcript);
+        try {
+            long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+            if (transcript.await(0, deadline) != Transcript.Wait.MARKER) {
+                String seen = transcript.output();
+                close();
+                throw new IllegalStateException("bash did not print its first prompt within " + STARTUP_TIMEOUT
+                        + "; it printed: " + seen.substring(Math.max(0, seen.length() - 2000)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting bash", e);
+        }
+        Transcript.Marker first = transcript.marker();
+        if (first.workingDir() != null && !first.workingDir().isEmpty()) {
+            cwd = first.workingDir();
+        }
+        transcript.clear();
+        state = State.IDLE;
+        log.info("bash started (pid {}) in {}", process.pid(), workDir);
+    }
+
+    private String initScript(String nonce) {
+        return String.join("\n",
+                "# agent-runtime: interactive shell set-up (generated)",
+                "[ -f ~/.bashrc ] && . ~/.bashrc >/dev/null 2>&1",
+                "set +H",                    // no history expansion: '!' in commands is literal
+                "stty -onlcr 2>/dev/null",   // plain \\n line endings, like a captured pane
+                "PS1=''; PS2=''",
+                "unset PROMPT_COMMAND",
+                "__ar_prompt() {",
+                "  local __ar_ec=$?",
+                "  printf '\\036AR%s\\037%s\\037%s\\037%s\\037' \"$__AR_NONCE\" \"$__ar_ec\" \"$!\" \"$PWD\"",
+                "  command -v python 2>/dev/null || command -v python3 2>/dev/null",
+                "  printf '\\035'",
+                "  unset __ar_cmd",
+                "}",
+                "PROMPT_COMMAND=__ar_prompt",
+                "alias git='git --no-pager'",
+                "") + "\n";
+    }
+
+    private void startReader(InputStream in, Transcript target) {
+        Thread reader = new Thread(() -> {
+            CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(CodingErrorAction.REPLACE);
+            byte[] buffer = new byte[64 * 1024];
+            ByteBuffer bytes = ByteBuffer.allocate(buffer.length + 8);
+            CharBuffer chars = CharBuffer.allocate(buffer.length + 8);
+            try {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    bytes.put(buffer, 0, n).flip();
+                    decoder.decode(bytes, chars, false);
+                    bytes.compact(); // keeps an incomplete UTF-8 sequence for the next read
+                    chars.flip();
+                    target.append(chars);
+                    chars.clear();
+                }
+            } catch (IOException e) {
+                log.debug("pty reader stopped: {}", e.toString());
+            } finally {
+                target.close();
+            }
+        }, "agent-runtime-pty-reader-" + THREADS.incrementAndGet());
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /** The shell's current directory, as of the last completed command. */
+    public synchronized Path cwd() {
+        return Path.of(cwd);
+    }
+
+    public synchronized boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** Runs one action with OpenHands' semantics; never throws for bad commands, only for a broken shell. */
+    public synchronized Observation execute(CmdRunAction action) {
+        if (action.isStatic()) {
+            return StaticShell.run(action, action.cwd() != null ? action.cwd() : cwd, environment, shellCommand);
+        }
+        if (!isAlive()) {
+            restart();
+        }
+        String command = action.command().strip();
+        boolean specialKey = SPECIAL_KEY.matcher(command).matches();
+        if (state == State.IDLE && transcript.marker() == null) {
+            if (command.isEmpty()) {
+                return output(ShellMessages.NO_PREVIOUS_COMMAND, "", CmdOutputMetadata.unknown(), action.hidden());
+            }
+            if (action.isInput()) {
+                return output(ShellMessages.NO_PREVIOUS_TO_INTERACT, command, CmdOutputMetadata.unknown(), action.hidden());
+            }
+        }
+        if (!command.isEmpty() && !specialKey && !action.isInput()) {
+            List<String> commands = BashCommandSplitter.split(command);
+            if (commands.size() > 1) {
+                return ErrorObservation.of(ShellMessages.multipleCommands(commands));
+            }
+        }
+        if (state == State.RUNNING && transcript.marker() == null && !action.isInput() && !command.isEmpty() && !specialKey) {
+            String fresh = freshOutput();
+            CmdOutputMetadata md = CmdOutputMetadata.unknown()
+                    .withPrefix(returnedLength > 0 ? ShellMessages.CONTINUE_PREFIX : "")
+                    .withSuffix(ShellMessages.notExecuted(command));
+            returnedLength = transcript.output().length();
+            return output(fresh, command, md, action.hidden());
+        }
+
+        try {
+            if (specialKey) {
+                sendKey(command.charAt(2));
+                if (state == State.IDLE) {
+                    beginCommand(command);
+                }
+            } else if (!command.isEmpty()) {
+                if (state == State.IDLE && transcript.marker() == null) {
+                    beginCommand(command);
+                    writeCommand(action.command());
+                } else if (state == State.IDLE) {
+                    // A command finished after its last observation (its marker is pending): start afresh.
+                    beginCommand(command);
+                    writeCommand(action.command());
+                } else {
+                    terminal.write((action.command() + "\n").getBytes(StandardCharsets.UTF_8));
+                    terminal.flush();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write to the shell's terminal", e);
+        }
+        return await(action, command, specialKey);
+    }
+
+    private void beginCommand(String command) {
+        transcript.reset();
+        returnedLength = 0;
+        runningCommand = command;
+        state = State.RUNNING;
+    }
+
+    private void writeCommand(String text) throws IOException {
+        commandCount++;
+        Files.writeString(commandFile, text);
+        terminal.write((injectLine + "\n").getBytes(StandardCharsets.UTF_8));
+        terminal.flush();
+    }
+
+    private void sendKey(char key) throws IOException {
+        int code = Character.toUpperCase(key) & 0x1F;
+        terminal.write(code);
+        terminal.flush();
+    }
+
+    private Observation await(CmdRunAction action, String command, boolean specialKey) {
+        transcript.touch();
+        long quiet = action.blocking() ? 0 : noChangeTimeout.toNanos();
+        long deadline = action.timeout().map(t -> System.nanoTime() + t.toNanos()).orElse(Long.MAX_VALUE);
+        Transcript.Wait outcome;
+        try {
+            outcome = transcript.await(quiet, deadline);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            outcome = Transcript.Wait.DEADLINE;
+        }
+        return switch (outcome) {
+            case MARKER -> completed(action, command, specialKey);
+            case CLOSED -> shellExited(action, command);
+            case QUIET -> timedOut(action, command,
+                    ShellMessages.noChangeTimeout(ShellMessages.wholeOrFraction(noChangeTimeout.toMillis() / 1000.0)));
+            case DEADLINE -> timedOut(action, command,
+                    ShellMessages.hardTimeout(ShellMessages.pythonFloat(action.timeout().orElseThrow().toMillis() / 1000.0)));
+        };
+    }
+
+    private Observation completed(CmdRunAction action, String command, boolean specialKey) {
+        Transcript.Marker marker = transcript.marker();
+        String raw = stripEcho(marker.output());
+        boolean continued = returnedLength > 0;
+        String fresh = raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
+        if (marker.workingDir() != null && !marker.workingDir().isEmpty()) {
+            cwd = marker.workingDir();
+        }
+        String suffix = specialKey ? ShellMessages.completedWithKey(marker.exitCode(), command.charAt(2))
+                : ShellMessages.completed(marker.exitCode());
+        CmdOutputMetadata md = new CmdOutputMetadata(marker.exitCode(), marker.pid(), username, hostname, cwd,
+                marker.pythonPath(), continued ? ShellMessages.CONTINUE_PREFIX : "", suffix);
+        state = State.IDLE;
+        returnedLength = 0;
+        transcript.reset();
+        return output(clean(fresh, action), command, md, action.hidden());
+    }
+
+    private Observation timedOut(CmdRunAction action, String command, String suffix) {
+        boolean continued = returnedLength > 0;
+        String fresh = freshOutput();
+        returnedLength = stripEcho(transcript.output()).length();
+        CmdOutputMetadata md = CmdOutputMetadata.unknown()
+                .withPrefix(continued ? ShellMessages.CONTINUE_PREFIX : "")
+                .withSuffix(suffix);
+        return output(clean(fresh, action), command, md, action.hidden());
+    }
+
+    private Observation shellExited(CmdRunAction action, String command) {
+        String fresh = freshOutput();
+        int exit = -1;
+        try {
+            if (process.waitFor(5, TimeUnit.SECONDS)) {
+                exit = process.exitValue();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        state = State.IDLE;
+        returnedLength = 0;
+        CmdOutputMetadata md = new CmdOutputMetadata(exit, -1, username, hostname, cwd, null, "",
+                ShellMessages.completed(exit) + "\n[The shell exited; a new shell will be started in " + workDir
+                        + " for the next command.]");
+        log.info("bash exited with code {}", exit);
+        return output(clean(fresh, action), command, md, action.hidden());
+    }
+
+    private String freshOutput() {
+        String raw = stripEcho(transcript.output());
+        return raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
+    }
+
+    /** Removes the echo of our injected line (the terminal echoes what we type). */
+    private String stripEcho(String raw) {
+        String echo = injectLine + "\n";
+        int at = raw.indexOf(echo);
+        return at < 0 ? raw : raw.substring(0, at) + raw.substring(at + echo.length());
+    }
+
+    /** OpenHands' post-processing: terminal text, the echoed input removed, surrounding whitespace stripped. */
+    private static String clean(String raw, CmdRunAction action) {
+        String text = TerminalText.clean(raw).stripLeading();
+        if (action.isInput()) {
+            String typed = action.command().stripLeading();
+            if (!typed.isEmpty() && text.startsWith(typed)) {
+                text = text.substring(typed.length()).stripLeading();
+            }
+        }
+        return text.stripTrailing();
+    }
+
+    private static Observation output(String content, String command, CmdOutputMetadata md, boolean hidden) {
+        return CmdOutputObservation.of(content, command, md, hidden);
+    }
+
+    private void restart() {
+        log.info("starting a new bash (previous one {})", process == null ? "never started" : "exited");
+        killProcessTree();
+        start();
+    }
+
+    /** Sends SIGINT to the foreground job, like pressing Ctrl-C; used when the server shuts down. */
+    public synchronized void interrupt() {
+        if (isAlive()) {
+            try {
+                sendKey('c');
+            } catch (IOException ignored) {
+                // the shell is going away anyway
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        killProcessTree();
+        try (var files = Files.list(scratch)) {
+            for (Path file : files.toList()) {
+                Files.deleteIfExists(file);
+            }
+            Files.deleteIfExists(scratch);
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", scratch, e.toString());
+        }
+    }
+
+    private void killProcessTree() {
+        if (process == null) {
+            return;
+        }
+        ProcessHandle.of(process.pid()).ifPresent(handle -> {
+            handle.descendants().forEach(ProcessHandle::destroyForcibly);
+            handle.destroyForcibly();
+        });
+        process.destroyForcibly();
+    }
+
+    static String quote(String value) {
+        return "'" + value.replace("'", "'\\''") + "'";
+    }
+}

@@ -1,0 +1,53 @@
+package dev.agentruntime.server.shell;
+
+import java.util.regex.Pattern;
+
+/**
+ * Turns raw terminal output into the plain text a terminal would show: ANSI escape sequences removed and
+ * carriage-return overwrites resolved per line (progress bars keep their last state).
+ */
+final class TerminalText {
+
+    private static final Pattern ANSI = Pattern.compile(
+            "\u001B\\[[0-?]*[ -/]*[@-~]"              // CSI: colours, cursor moves
+            + "|\u001B\\][^\u0007\u001B]*(?:\u0007|\u001B\\\\)" // OSC: window titles
+            + "|\u001B[()][A-Za-z0-9]"                 // charset selection
+            + "|\u001B[@-Z\\\\-_]");                   // other two-byte escapes
+
+    private TerminalText() {
+    }
+
+    static String clean(String raw) {
+        String text = raw.indexOf('\u001B') >= 0 ? ANSI.matcher(raw).replaceAll("") : raw;
+        if (text.indexOf('\r') < 0) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        int start = 0;
+        while (start <= text.length()) {
+            int end = text.indexOf('\n', start);
+            String line = text.substring(start, end < 0 ? text.length() : end);
+            out.append(resolveCarriageReturns(line));
+            if (end < 0) {
+                break;
+            }
+            out.append('\n');
+            start = end + 1;
+        }
+        return out.toString();
+    }
+
+    /** "50%\r100%" shows as "100%"; a trailing "\r" (CRLF endings) is dropped. */
+    private static String resolveCarriageReturns(String line) {
+        int cr = line.lastIndexOf('\r');
+        if (cr < 0) {
+            return line;
+        }
+        String trimmed = line;
+        while (trimmed.endsWith("\r")) {
+            trimmed = trimmed.substring(0, trimmed.length() - 1);
+        }
+        int last = trimmed.lastIndexOf('\r');
+        return last < 0 ? trimmed : trimmed.substring(last + 1);
+    }
+}
