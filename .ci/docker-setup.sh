@@ -85,7 +85,9 @@ cleanup() {
   done
 }
 trap cleanup EXIT
-new_tmp_dir() { local d; d=$(mktemp -d "/var/tmp/agent-runtime-$1.XXXXXX"); TMP_DIRS+=("$d"); echo "$d"; }
+# new_tmp_dir NAME: sets TMP to a new directory (not printed: a $(...) caller
+# would run us in a subshell, and the trap would never learn of the dir).
+new_tmp_dir() { TMP=$(mktemp -d "/var/tmp/agent-runtime-$1.XXXXXX"); TMP_DIRS+=("$TMP"); }
 
 # -------------------------------------------------------------------- apt ---
 
@@ -278,7 +280,7 @@ build_debian_image() {
   command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
   local mirror rootfs t
   mirror=$(find_mirror)
-  rootfs=$(new_tmp_dir rootfs)
+  new_tmp_dir rootfs; rootfs=$TMP
   log "debootstrap --variant=minbase --include=procps $SUITE $rootfs $mirror"
   # procps: ps/pgrep/kill inside the sandbox are handy in tests; minbase
   # already has bash, coreutils and glibc.
@@ -310,7 +312,7 @@ fi
 
 build_nobash_image() {
   local dl root bb a
-  dl=$(new_tmp_dir busybox-deb)
+  new_tmp_dir busybox-deb; dl=$TMP
   # `apt-get download` needs the package in apt's lists; update once if not.
   apt_has_candidate busybox-static || apt_update_once
   apt_has_candidate busybox-static || { warn "busybox-static is not installable from apt's sources"; return 1; }
