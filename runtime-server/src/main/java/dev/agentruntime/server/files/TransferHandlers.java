@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
@@ -156,7 +157,10 @@ public final class TransferHandlers {
     private static void createDirectories(Path dir) throws IOException, HttpError {
         try {
             Files.createDirectories(dir);
-        } catch (FileAlreadyExistsException | NotDirectoryException e) {
+        } catch (AccessDeniedException e) {
+            throw e;
+        } catch (FileSystemException e) {
+            // An existing file on the way ("File exists", "Not a directory"): the destination cannot be a directory.
             throw new HttpError(400, "Destination is not a directory: " + dir);
         }
     }

@@ -454,6 +454,24 @@ class FileServiceEditTest {
     }
 
     @Test
+    void viewOfAHugeDirectoryIsClipped() throws IOException {
+        Path dir = Files.createDirectory(root.resolve("many"));
+        for (int i = 0; i < 400; i++) {
+            Files.writeString(dir.resolve(String.format("file-with-a-rather-long-name-%04d.txt", i)), "");
+        }
+
+        String out = edit(FileEditAction.view(dir.toString())).content();
+
+        assertThat(out).startsWith("Here's the files and directories up to 2 levels deep in " + dir
+                + ", excluding hidden items:\n" + dir + "/\n" + dir + "/file-with-a-rather-long-name-0000.txt\n");
+        assertThat(out).endsWith("<response clipped><NOTE>Due to the max output limit, only part of this directory has"
+                + " been shown to you. You should use `ls -la` instead to view large directories incrementally.</NOTE>");
+        String header = "Here's the files and directories up to 2 levels deep in " + dir + ", excluding hidden items:\n";
+        assertThat(out.length() - header.length() - FileEditor.DIRECTORY_TRUNCATED_NOTICE.length())
+                .isEqualTo(16_000 + 1); // the directory itself gains a trailing slash
+    }
+
+    @Test
     void viewOfDirectoryWithViewRangeIsRejected() {
         String out = files.read(FileReadAction.of(root.toString()).viaEditor(List.of(1, 2)), root).content();
 

@@ -205,6 +205,15 @@ class TransferHandlersTest {
     }
 
     @Test
+    void destinationBelowAFileIsRejected() throws Exception {
+        Path file = Files.writeString(root.resolve("plain.txt"), "x");
+
+        assertRejected(upload(file.toString(), null, "f.txt", bytes("x")), 400, "Destination is not a directory: " + file);
+        assertRejected(upload(file + "/sub", null, "f.txt", bytes("x")), 400,
+                "Destination is not a directory: " + file + "/sub");
+    }
+
+    @Test
     void badRecursiveValueIsRejected() throws Exception {
         assertRejected(upload(root.toString(), "maybe", "f.txt", bytes("x")), 400,
                 "Query parameter 'recursive' must be true or false, got 'maybe'");
