@@ -8,6 +8,7 @@ import dev.agentruntime.AgentRuntimeException;
 import dev.agentruntime.Observation;
 import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeNotFoundException;
+import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeTimeoutException;
 import dev.agentruntime.RuntimeUnavailableException;
 import dev.agentruntime.internal.WireCodec;
@@ -52,6 +53,7 @@ public final class ActionServerClient implements AutoCloseable {
     private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
     private static final Duration ACTION_GRACE = Duration.ofSeconds(5);
     private static final int CONNECT_RETRIES = 3;
+    private static final Duration ALIVE_PROBE_TIMEOUT = Duration.ofSeconds(5);
 
     /**
      * One connection pool and dispatcher shared by all clients, as OkHttp recommends; each client derives its own
@@ -95,9 +97,13 @@ public final class ActionServerClient implements AutoCloseable {
 
     /** One {@code GET /alive}: true on HTTP 2xx, false on any failure. */
     public boolean isAlive() {
+        return isAlive(ALIVE_PROBE_TIMEOUT);
+    }
+
+    private boolean isAlive(Duration timeout) {
         Request request = new Request.Builder().url(url("alive")).get().build();
         Call call = http.newCall(request);
-        call.timeout().timeout(5, TimeUnit.SECONDS);
+        call.timeout().timeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
         try (Response response = call.execute()) {
             return response.isSuccessful();
         } catch (IOException e) {
@@ -109,17 +115,21 @@ public final class ActionServerClient implements AutoCloseable {
      * Polls {@code /alive} with a short back-off until it answers, the deadline passes, or {@code stillStarting}
      * says the sandbox has died.
      *
-     * @throws RuntimeTimeoutException     when the deadline passes, with {@code diagnostics} in the message
-     * @throws RuntimeUnavailableException when {@code stillStarting} turns false
+     * Each probe waits at most until the deadline, so a server that accepts connections but never answers cannot
+     * stretch the one overall deadline.
+     *
+     * @throws RuntimeTimeoutException when the deadline passes, with {@code diagnostics} in the message
+     * @throws RuntimeStartupException when {@code stillStarting} turns false, with {@code diagnostics} in the message
      */
     public void awaitAlive(Instant deadline, BooleanSupplier stillStarting, Supplier<String> diagnostics) {
         long pauseMillis = 5;
         while (true) {
-            if (isAlive()) {
+            Duration left = Duration.between(Instant.now(), deadline);
+            if (isAlive(left.compareTo(ALIVE_PROBE_TIMEOUT) < 0 ? left : ALIVE_PROBE_TIMEOUT)) {
                 return;
             }
             if (!stillStarting.getAsBoolean()) {
-                throw new RuntimeUnavailableException("Action server of sandbox " + runtimeId + " at " + baseUrl
+                throw new RuntimeStartupException("Action server of sandbox " + runtimeId + " at " + baseUrl
                         + " stopped before it became ready. " + diagnostics.get());
             }
             if (Instant.now().isAfter(deadline)) {
