@@ -338,16 +338,32 @@ public final class ActionServerClient implements AutoCloseable {
         return new AgentRuntimeException(where + " failed on the server (HTTP " + code + "): " + detail, false);
     }
 
+    /**
+     * The useful part of an error body: {@code detail} (a string from our server and OpenHands' HTTPExceptions, a list
+     * of objects from a FastAPI validation error), plus OpenHands' {@code errors} on a 422; else the raw text.
+     */
     private static String detail(String body) {
         try {
             JsonNode node = WireCodec.parse(body);
             if (node.has("detail")) {
-                return node.get("detail").asText();
+                String text = textOf(node.get("detail"));
+                if (node.hasNonNull("errors")) {
+                    text += " " + textOf(node.get("errors"));
+                }
+                return abbreviate(text);
             }
         } catch (RuntimeException ignored) {
             // not JSON: fall back to the raw text
         }
-        return body.length() > 500 ? body.substring(0, 500) + "..." : body;
+        return abbreviate(body);
+    }
+
+    private static String textOf(JsonNode node) {
+        return node.isTextual() ? node.asText() : node.toString();
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() > 500 ? text.substring(0, 500) + "..." : text;
     }
 
     private static String bodyText(Response response) throws IOException {
