@@ -203,8 +203,19 @@ public final class ActionServerClient implements AutoCloseable {
             if (!response.isSuccessful()) {
                 throw httpFailure("list_files", response.code(), text);
             }
+            JsonNode array;
+            try {
+                array = WireCodec.parse(text);
+            } catch (WireFormatException e) {
+                array = null;
+            }
+            if (array == null || !array.isArray()) {
+                throw new AgentRuntimeException("Sandbox " + runtimeId + " (" + baseUrl + ") answered list_files with"
+                        + " something that is not a JSON array of names: " + abbreviate(text)
+                        + ". Check that the server is an agent-runtime or OpenHands action server.", false);
+            }
             List<String> names = new ArrayList<>();
-            for (JsonNode name : WireCodec.parse(text)) {
+            for (JsonNode name : array) {
                 names.add(name.asText());
             }
             return names;
