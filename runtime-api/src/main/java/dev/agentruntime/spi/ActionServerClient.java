@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentruntime.Action;
 import dev.agentruntime.ActionFailedException;
 import dev.agentruntime.AgentRuntimeException;
+import dev.agentruntime.CmdOutputObservation;
+import dev.agentruntime.CmdRunAction;
 import dev.agentruntime.Observation;
 import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeNotFoundException;
@@ -175,7 +177,7 @@ public final class ActionServerClient implements AutoCloseable {
                 throw httpFailure("execute_action", response.code(), text);
             }
             try {
-                return WireCodec.decodeObservation(WireCodec.parse(text));
+                return markHidden(action, WireCodec.decodeObservation(WireCodec.parse(text)));
             } catch (WireFormatException e) {
                 throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
                         + " that is not an observation: " + e.getMessage(), response.code());
@@ -188,6 +190,15 @@ public final class ActionServerClient implements AutoCloseable {
                     + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
                     + " sandbox is still running.", e);
         }
+    }
+
+    /** Like OpenHands' client: the output of a hidden command is flagged hidden, whatever the server said. */
+    private static Observation markHidden(Action action, Observation observation) {
+        if (action instanceof CmdRunAction run && run.hidden()
+                && observation instanceof CmdOutputObservation output && !output.hidden()) {
+            return new CmdOutputObservation(output.content(), output.command(), output.metadata(), true);
+        }
+        return observation;
     }
 
     /** {@code POST /list_files}; null lists the server's working directory. */
