@@ -244,6 +244,7 @@ public final class ActionServerClient implements AutoCloseable {
      * @param recursive   true to send a directory tree
      */
     public void upload(Path hostSrc, String destination, boolean recursive) {
+        hostSrc = hostSrc.toAbsolutePath().normalize(); // "dir" or "." must still name the directory in the zip
         boolean tree = recursive && Files.isDirectory(hostSrc);
         String fileName = hostSrc.getFileName() + (tree ? ".zip" : "");
         RequestBody content = tree ? new ZipTreeBody(hostSrc)
