@@ -246,6 +246,10 @@ public final class ActionServerClient implements AutoCloseable {
     public void upload(Path hostSrc, String destination, boolean recursive) {
         hostSrc = hostSrc.toAbsolutePath().normalize(); // "dir" or "." must still name the directory in the zip
         boolean tree = recursive && Files.isDirectory(hostSrc);
+        if (!recursive && Files.isDirectory(hostSrc)) {
+            // Sent as a file it would fail half-way through the request and look like a broken connection.
+            throw new IllegalArgumentException(hostSrc + " is a directory: upload it with recursive=true");
+        }
         String fileName = hostSrc.getFileName() + (tree ? ".zip" : "");
         RequestBody content = tree ? new ZipTreeBody(hostSrc)
                 : RequestBody.create(hostSrc.toFile(), MediaType.get("application/octet-stream"));

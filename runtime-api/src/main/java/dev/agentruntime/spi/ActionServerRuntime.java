@@ -160,6 +160,10 @@ public abstract class ActionServerRuntime implements Runtime {
         if (!sandboxDest.startsWith("/")) {
             throw new IllegalArgumentException("sandboxDest must be an absolute sandbox path, was '" + sandboxDest + "'");
         }
+        if (!recursive && Files.isDirectory(hostSrc)) {
+            throw new IllegalArgumentException(hostSrc + " is a directory: pass recursive=true to copy it into sandbox "
+                    + id());
+        }
         client().upload(hostSrc, sandboxDest, recursive);
     }
 
