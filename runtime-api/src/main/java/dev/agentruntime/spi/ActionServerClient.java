@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import okhttp3.Call;
+import okhttp3.ConnectionPool;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.MultipartBody;
@@ -58,10 +59,19 @@ public final class ActionServerClient implements AutoCloseable {
     private static final Duration ALIVE_PROBE_TIMEOUT = Duration.ofSeconds(5);
 
     /**
+     * How long an idle pooled connection is kept. It must be shorter than the server's own idle timeout: when the
+     * server closes an idle keep-alive connection, OkHttp only notices before reusing it if the connection was idle
+     * for 10 s or more; otherwise the next POST goes out on a dead socket and fails as "unexpected end of stream",
+     * which we may not retry (a POST may have run). OpenHands' server runs uvicorn, whose keep-alive timeout is 5 s.
+     */
+    static final Duration POOL_KEEP_ALIVE = Duration.ofSeconds(4);
+
+    /**
      * One connection pool and dispatcher shared by all clients, as OkHttp recommends; each client derives its own
      * settings from it. It holds no per-runtime state.
      */
     private static final OkHttpClient SHARED = new OkHttpClient.Builder()
+            .connectionPool(new ConnectionPool(5, POOL_KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS))
             .connectTimeout(Duration.ofSeconds(5))
             .readTimeout(Duration.ZERO)
             .writeTimeout(Duration.ofMinutes(5))
@@ -77,10 +87,15 @@ public final class ActionServerClient implements AutoCloseable {
      * @param runtimeId     the session id, for error messages
      */
     public ActionServerClient(URI baseUrl, String sessionApiKey, String runtimeId) {
+        this(baseUrl, sessionApiKey, runtimeId, SHARED);
+    }
+
+    /** For tests: derive from {@code base} (e.g. one with its own connection pool) instead of the shared client. */
+    ActionServerClient(URI baseUrl, String sessionApiKey, String runtimeId, OkHttpClient base) {
         HttpUrl parsed = HttpUrl.get(baseUrl.toString());
         this.baseUrl = parsed;
         this.runtimeId = runtimeId;
-        this.http = SHARED.newBuilder()
+        this.http = base.newBuilder()
                 // A pooled connection that went stale must not silently re-send a POST that may have run.
                 .retryOnConnectionFailure(false)
                 .addInterceptor(chain -> {
