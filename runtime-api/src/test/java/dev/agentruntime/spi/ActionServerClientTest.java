@@ -178,6 +178,31 @@ class ActionServerClientTest {
         assertThat(take().getSequenceNumber()).as("second request on the same keep-alive connection").isEqualTo(1);
     }
 
+    @Test
+    void idleConnectionsAreDroppedBeforeTypicalServerIdleTimeouts() {
+        assertThat(ActionServerClient.POOL_KEEP_ALIVE).as("below uvicorn's 5 s keep-alive timeout")
+                .isLessThan(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aConnectionTheServerClosedWhileIdleIsNotReusedOnceExpired() throws Exception {
+        // The server closes the connection after answering (as uvicorn does after 5 s idle); with a pool keep-alive
+        // below the server's, the next action opens a fresh connection instead of failing as a disconnect.
+        okhttp3.ConnectionPool pool = new okhttp3.ConnectionPool(5, 50, TimeUnit.MILLISECONDS);
+        ActionServerClient shortLived = new ActionServerClient(server.url("/").uri(), KEY, "sess-1",
+                new okhttp3.OkHttpClient.Builder().connectionPool(pool).build());
+        server.enqueue(json(200, RUN_OBSERVATION).setSocketPolicy(SocketPolicy.DISCONNECT_AT_END));
+        server.enqueue(json(200, RUN_OBSERVATION));
+        shortLived.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (pool.connectionCount() > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait(); // wait for the pool to evict the idle connection (the condition under test)
+        }
+        assertThat(pool.connectionCount()).as("idle connection evicted").isZero();
+        assertThat(shortLived.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT)).isInstanceOf(CmdOutputObservation.class);
+        assertThat(server.getRequestCount()).isEqualTo(2);
+    }
+
     // --------------------------------------------------------------------------------- error mapping
 
     @Test
