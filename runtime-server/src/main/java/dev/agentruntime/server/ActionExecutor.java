@@ -10,6 +10,7 @@ import dev.agentruntime.FileReadAction;
 import dev.agentruntime.FileWriteAction;
 import dev.agentruntime.IPythonRunCellAction;
 import dev.agentruntime.Observation;
+import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -21,10 +22,12 @@ final class ActionExecutor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ActionExecutor.class);
 
     private final BashSession shell;
+    private final PythonKernel python;
     private final ReentrantLock lock = new ReentrantLock(true);
 
-    ActionExecutor(BashSession shell) {
+    ActionExecutor(BashSession shell, PythonKernel python) {
         this.shell = shell;
+        this.python = python;
     }
 
     /**
@@ -38,8 +41,8 @@ final class ActionExecutor implements AutoCloseable {
             if (action instanceof CmdRunAction run) {
                 return shell.execute(run);
             }
-            if (action instanceof IPythonRunCellAction) {
-                return ErrorObservation.of("run_ipython is not available in this server build yet.");
+            if (action instanceof IPythonRunCellAction cell) {
+                return python.run(cell, shell.cwd()); // the interpreter follows the shell's directory
             }
             if (action instanceof FileReadAction || action instanceof FileWriteAction || action instanceof FileEditAction) {
                 return ErrorObservation.of("File actions are not available in this server build yet: " + action.type());
@@ -61,6 +64,7 @@ final class ActionExecutor implements AutoCloseable {
 
     @Override
     public void close() {
+        python.close();
         shell.close();
     }
 }

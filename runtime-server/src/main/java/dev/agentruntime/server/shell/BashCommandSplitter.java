@@ -35,10 +35,14 @@ import java.util.List;
  * linear in the input (arithmetic look-ahead has a budget that keeps it so); nesting depth is
  * capped.
  *
- * <p>Known gaps (all rare in practice, and they only matter for splitting when they occur): aliases
- * are not expanded; {@code for x in a; { …; }} (brace body without {@code do}) is treated as a
- * syntax error; inside {@code [[ … ]]} and {@code (( … ))} the contents are skimmed rather than
- * parsed; extglob patterns such as {@code @(a|b)} are always accepted.
+ * <p>Known gaps (rare in practice): aliases are not expanded; {@code for x in a; { …; }} (brace
+ * body instead of {@code do}) and {@code coproc NAME { …; }} are treated as syntax errors; the
+ * contents of {@code [[ … ]]}, {@code (( … ))} and backquotes are skimmed, not checked; the parser
+ * is more lenient than bash on some invalid input (extglob patterns such as {@code @(a|b)} and
+ * {@code name=( … )} are accepted in any word), which can only affect scripts bash would reject.
+ * A here-document that reaches the end of input without its delimiter is treated as an error
+ * (bash only warns). Carriage returns are ordinary word characters, as in bash, so a CRLF script
+ * splits into its lines but its reserved words ({@code then\r}) are not recognised.
  */
 public final class BashCommandSplitter {
 
@@ -150,6 +154,11 @@ public final class BashCommandSplitter {
     // ------------------------------------------------------------------------------------------
 
     private static final class Scanner {
+        /** Reserved words that may directly follow a closed compound command, e.g. "if (a) then". */
+        private static final String[] CONTINUING_KEYWORDS = {
+            "then", "elif", "else", "fi", "do", "done", "esac", "}",
+        };
+
         /** Maximum nesting of $( ), ${ }, quotes inside them, … before we give up (stack safety). */
         private static final int MAX_NESTING = 200;
 
@@ -187,13 +196,13 @@ public final class BashCommandSplitter {
                             throw new SyntaxError("unexpected end of input");
                         }
                         if (start >= 0) {
-                            commands.add(src.substring(start, end).strip());
+                            addCommand(commands, start, end);
                         }
                         return commands;
                     }
                     grammar.newline();
                     if (start >= 0 && grammar.isComplete()) {
-                        commands.add(src.substring(start, end).strip());
+                        addCommand(commands, start, end);
                         start = -1;
                     }
                     continue;
@@ -203,6 +212,14 @@ public final class BashCommandSplitter {
                 }
                 end = t.end();
                 grammar.accept(t);
+            }
+        }
+
+        private void addCommand(List<String> commands, int start, int end) {
+            String command = src.substring(start, end).strip();
+            // A lone carriage return (a blank line of a CRLF script) is a word to bash, but no command.
+            if (!command.isEmpty()) {
+                commands.add(command);
             }
         }
 
@@ -442,7 +459,7 @@ public final class BashCommandSplitter {
             throw new SyntaxError("unterminated backquote");
         }
 
-        /** At {@code $}: handles {@code $'…' $"…" $(…) $((…)) ${…}}; anything else is a plain char. */
+        /** At {@code $}: handles {@code $'…' $"…" $(…) $((…)) ${…} $[…]}; anything else is a plain char. */
         private void scanDollar(boolean inDoubleQuotes) {
             char next = at(pos + 1);
             if (next == '\'' && !inDoubleQuotes) {
@@ -465,18 +482,29 @@ public final class BashCommandSplitter {
             } else if (next == '{') {
                 pos += 2;
                 scanParameterExpansionBody(inDoubleQuotes);
+            } else if (next == '[') {
+                pos += 2;
+                scanOldArithmeticBody(); // deprecated $[ … ]
             } else {
                 pos++;
             }
         }
 
-        /** After <code>${</code>: up to the matching brace; quotes and expansions nest. */
+        /**
+         * After <code>${</code>: up to the first unquoted <code>}</code>. Quotes and expansions nest,
+         * but a bare <code>{</code> does not (bash reads <code>${x:-a{b}c}</code> as
+         * <code>${x:-a{b}</code> followed by <code>c}</code>).
+         */
         private void scanParameterExpansionBody(boolean inDoubleQuotes) {
             enter();
-            int depth = 1;
             while (pos < len) {
                 char c = src.charAt(pos);
                 switch (c) {
+                    case '}' -> {
+                        pos++;
+                        leave();
+                        return;
+                    }
                     case '\\' -> pos += 2;
                     case '\'' -> {
                         if (inDoubleQuotes) {
@@ -488,21 +516,39 @@ public final class BashCommandSplitter {
                     case '"' -> scanDoubleQuoted();
                     case '`' -> scanBackquoted();
                     case '$' -> scanDollar(inDoubleQuotes);
-                    case '{' -> {
+                    default -> pos++;
+                }
+            }
+            throw new SyntaxError("unterminated ${");
+        }
+
+        /** After {@code $[}: up to the matching {@code ]}; brackets nest. */
+        private void scanOldArithmeticBody() {
+            enter();
+            int depth = 1;
+            while (pos < len) {
+                char c = src.charAt(pos);
+                switch (c) {
+                    case '[' -> {
                         depth++;
                         pos++;
                     }
-                    case '}' -> {
+                    case ']' -> {
                         pos++;
                         if (--depth == 0) {
                             leave();
                             return;
                         }
                     }
+                    case '\\' -> pos += 2;
+                    case '\'' -> scanSingleQuoted();
+                    case '"' -> scanDoubleQuoted();
+                    case '`' -> scanBackquoted();
+                    case '$' -> scanDollar(false);
                     default -> pos++;
                 }
             }
-            throw new SyntaxError("unterminated ${");
+            throw new SyntaxError("unterminated $[");
         }
 
         /**
@@ -810,6 +856,8 @@ public final class BashCommandSplitter {
             private boolean commandPosition = true;
             /** No command yet where one is required: a list operator here would be a syntax error. */
             private boolean needCommand = true;
+            /** No command yet in the innermost condition or body: bash rejects "if then", "{ }", "( )". */
+            private boolean emptyBody = true;
             /** After &&, || or |: the command continues past newlines. */
             private boolean continuation;
             private boolean pendingRedirectTarget;
@@ -828,8 +876,15 @@ public final class BashCommandSplitter {
             private boolean functionBody;
             /** The previous token was `time` (so a following -p keeps command position). */
             private boolean afterTime;
+            /** The previous token was `coproc`, which cannot end a line. */
+            private boolean afterCoproc;
             /** The token being accepted directly follows &&, || or | (so it cannot close anything). */
             private boolean afterListOperator;
+            /**
+             * The previous token closed a compound command ({@code fi}, {@code )}, {@code ]]}, …): only
+             * operators, redirections and reserved words that continue an outer compound may follow.
+             */
+            private boolean afterCompound;
 
             Grammar(boolean commandSubstitution) {
                 this.commandSubstitution = commandSubstitution;
@@ -837,7 +892,7 @@ public final class BashCommandSplitter {
 
             /** True when a newline here would end the command (nothing is left open). */
             boolean isComplete() {
-                return open.isEmpty() && !continuation && !functionBody && !functionParens
+                return open.isEmpty() && !continuation && !functionBody && !functionParens && !afterCoproc
                         && !expectFunctionName && !pendingRedirectTarget && !pendingHeredocDelimiter;
             }
 
@@ -856,11 +911,13 @@ public final class BashCommandSplitter {
             }
 
             void newline() {
-                if (pendingRedirectTarget || pendingHeredocDelimiter || functionParens || expectFunctionName) {
+                if (pendingRedirectTarget || pendingHeredocDelimiter || functionParens || expectFunctionName
+                        || afterCoproc) {
                     throw new SyntaxError("unexpected newline");
                 }
                 functionNameCandidate = false;
                 afterTime = false;
+                afterCompound = false;
                 Phase top = open.peek();
                 if (top != null) {
                     switch (top) {
@@ -889,8 +946,11 @@ public final class BashCommandSplitter {
                 functionNameCandidate = false;
                 functionNameFromKeyword = false;
                 afterTime = false;
+                afterCoproc = false;
                 afterListOperator = continuation;
                 continuation = false;
+                boolean followsCompound = afterCompound;
+                afterCompound = false;
 
                 if (pendingRedirectTarget || pendingHeredocDelimiter) {
                     if (t.kind() != Kind.WORD) {
@@ -903,6 +963,7 @@ public final class BashCommandSplitter {
                     pendingHeredocDelimiter = false;
                     commandPosition = false; // as in bash: no reserved words right after a word
                     needCommand = false;
+                    emptyBody = false; // "> file" alone is a command
                     return;
                 }
                 if (functionParens) {
@@ -948,6 +1009,9 @@ public final class BashCommandSplitter {
                     return;
                 }
 
+                if (followsCompound && !mayFollowCompound(t)) {
+                    throw new SyntaxError("unexpected token after compound command");
+                }
                 switch (t.kind()) {
                     case WORD -> acceptWord(t, wasTime);
                     case ARITH -> closedCompound();
@@ -963,6 +1027,7 @@ public final class BashCommandSplitter {
                         needCommand = true;
                     }
                     case CASE_END -> {
+                        rejectAfterListOperator();
                         expectTop(Phase.CASE_BODY);
                         replaceTop(Phase.CASE_PATTERN_START);
                         commandPosition = false;
@@ -980,6 +1045,7 @@ public final class BashCommandSplitter {
                     case RPAREN -> {
                         rejectAfterListOperator();
                         if (top == Phase.SUBSHELL) {
+                            rejectEmptyBody();
                             open.pop();
                             closedCompound();
                         } else if (top == null && commandSubstitution) {
@@ -1003,6 +1069,7 @@ public final class BashCommandSplitter {
             private void acceptWord(Token t, boolean wasTime) {
                 if (!commandPosition) {
                     needCommand = false; // an argument
+                    emptyBody = false;
                     return;
                 }
                 String word = t.end() - t.start() <= 8 ? src.substring(t.start(), t.end()) : "";
@@ -1030,23 +1097,29 @@ public final class BashCommandSplitter {
                         push(Phase.CONDITIONAL);
                         commandPosition = false;
                     }
-                    case "!", "coproc" -> {
-                        // prefixes: the next word is still in command position
+                    case "!" -> {
+                        // a prefix: the next word is still in command position ("!" alone is valid)
+                        needCommand = false;
+                        emptyBody = false;
                     }
+                    case "coproc" -> afterCoproc = true; // a prefix that needs a command after it
                     case "time" -> {
                         afterTime = true;
                         needCommand = false; // a bare `time` is a valid command
+                        emptyBody = false;
                     }
                     case "function" -> expectFunctionName = true;
                     case "in", "]]" -> throw new SyntaxError("unexpected reserved word " + word);
                     default -> {
                         needCommand = false;
+                        emptyBody = false;
                         if (wasTime && word.equals("-p")) {
                             afterTime = true; // time -p still precedes a command
-                        } else if (assignmentPrefixEnd(t.start(), t.end()) < 0) {
-                            // The command name; assignments (a=1 cmd) keep command position.
+                        } else {
+                            // The command name (or a leading assignment a=1, after which bash no longer
+                            // recognises reserved words either).
                             commandPosition = false;
-                            functionNameCandidate = true;
+                            functionNameCandidate = assignmentPrefixEnd(t.start(), t.end()) < 0;
                         }
                     }
                 }
@@ -1131,6 +1204,23 @@ public final class BashCommandSplitter {
                 }
             }
 
+            private boolean mayFollowCompound(Token t) {
+                switch (t.kind()) {
+                    case WORD:
+                        for (String keyword : CONTINUING_KEYWORDS) {
+                            if (isWord(t, keyword)) {
+                                return true;
+                            }
+                        }
+                        return false;
+                    case ARITH:
+                    case LPAREN:
+                        return false;
+                    default:
+                        return true; // operators and redirections
+                }
+            }
+
             private boolean opensCompoundCommand(Token t) {
                 if (t.kind() == Kind.LPAREN || t.kind() == Kind.ARITH) {
                     return true;
@@ -1151,6 +1241,12 @@ public final class BashCommandSplitter {
                 }
             }
 
+            private void rejectEmptyBody() {
+                if (emptyBody) {
+                    throw new SyntaxError("empty compound command body");
+                }
+            }
+
             private void requireCommand() {
                 if (needCommand) {
                     throw new SyntaxError("operator without a command before it");
@@ -1167,6 +1263,7 @@ public final class BashCommandSplitter {
                 open.push(phase);
                 commandPosition = true;
                 needCommand = true;
+                emptyBody = true;
             }
 
             private void replaceTop(Phase phase) {
@@ -1184,15 +1281,18 @@ public final class BashCommandSplitter {
             private void enterBody(Phase required, Phase next) {
                 rejectAfterListOperator();
                 expectTop(required);
+                rejectEmptyBody();
                 replaceTop(next);
                 commandPosition = true;
                 needCommand = true;
+                emptyBody = true;
             }
 
             private void enterLoopBody() {
                 replaceTop(Phase.LOOP_BODY);
                 commandPosition = true;
                 needCommand = true;
+                emptyBody = true;
             }
 
             /** fi/done/esac/}: valid only when the top is one of the given phases; pops it. */
@@ -1201,6 +1301,9 @@ public final class BashCommandSplitter {
                 Phase top = open.peek();
                 if (top != either && top != or) {
                     throw new SyntaxError("unbalanced compound command");
+                }
+                if (top != Phase.CASE_BODY) {
+                    rejectEmptyBody(); // "case a in a) esac" is fine, "{ }" is not
                 }
                 open.pop();
                 closedCompound();
@@ -1211,6 +1314,8 @@ public final class BashCommandSplitter {
                 // e.g. "if (true) then …" is valid; a plain word there would be a syntax error.
                 commandPosition = true;
                 needCommand = false;
+                emptyBody = false;
+                afterCompound = true;
             }
         }
     }

@@ -1,0 +1,280 @@
+package dev.agentruntime.server.files;
+
+import dev.agentruntime.ErrorObservation;
+import dev.agentruntime.FileEditAction;
+import dev.agentruntime.FileEditObservation;
+import dev.agentruntime.FileReadAction;
+import dev.agentruntime.FileReadAction.ImplSource;
+import dev.agentruntime.FileReadObservation;
+import dev.agentruntime.FileWriteAction;
+import dev.agentruntime.FileWriteObservation;
+import dev.agentruntime.Observation;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The server side of the file actions: {@code read}, {@code write} and {@code edit}, answering with the
+ * observations and message texts the OpenHands action execution server produces. Domain failures (a missing
+ * file, a binary file, an editor error) are observations, never exceptions.
+ *
+ * <pre>{@code
+ * FileService files = new FileService(Path.of("/workspace"));
+ * Observation obs = files.read(FileReadAction.of("README.md"), shell.cwd());
+ * files.edit(FileEditAction.strReplace("/workspace/app.py", "old", "new"), args.get("insert_line"));
+ * }</pre>
+ *
+ * <p>Thread-safe. Reads run concurrently; writes and edits run one at a time. Writes replace files atomically,
+ * so a concurrent read sees the old or the new content, never a mix.
+ */
+public final class FileService {
+
+    /** The extensions OpenHands returns as {@code data:} URLs, with the media type Python's mimetypes gives them. */
+    private static final String[][] MEDIA_TYPES = {
+        {".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".bmp", "image/bmp"},
+        {".gif", "image/gif"}, {".pdf", "application/pdf"}, {".mp4", "video/mp4"}, {".webm", "video/webm"},
+        {".ogg", "audio/ogg"}, // mimetypes answers audio/ogg for .ogg, even on OpenHands' "video" branch
+    };
+
+    private final FileEditor editor;
+    private final ReentrantLock mutations = new ReentrantLock();
+
+    /** @param workspaceRoot the sandbox working directory; the editor suggests absolute paths relative to it */
+    public FileService(Path workspaceRoot) {
+        this.editor = new FileEditor(Objects.requireNonNull(workspaceRoot, "workspaceRoot"));
+    }
+
+    // ------------------------------------------------------------------ read
+
+    /** Reads a file; a relative path resolves against {@code shellCwd}, the shell session's current directory. */
+    public Observation read(FileReadAction action, Path shellCwd) {
+        String cwd = Py.path(shellCwd.toAbsolutePath().toString());
+        if (action.implSource() == ImplSource.OH_ACI) {
+            return readThroughEditor(action, cwd);
+        }
+        String path = resolve(action.path(), cwd);
+        Path file = Py.fs(path).orElse(null);
+        if (file == null || !Files.exists(file)) {
+            return ErrorObservation.of("File not found: " + path + ". Your current working directory is " + cwd + ".");
+        }
+        if (Files.isDirectory(file)) {
+            return ErrorObservation.of("Path is a directory: " + path + ". You can only read files");
+        }
+        try {
+            // OpenHands sniffs for binary content before looking at the extension, which turns every real
+            // image into ERROR_BINARY_FILE; we serve the media types it evidently meant to serve first.
+            String mime = mediaType(path);
+            if (mime != null) {
+                return new FileReadObservation(dataUrl(file, mime), path, ImplSource.DEFAULT);
+            }
+            if (TextFiles.looksBinary(file)) {
+                return ErrorObservation.of("ERROR_BINARY_FILE");
+            }
+            String text;
+            try {
+                text = TextFiles.decode(Files.readAllBytes(file), StandardCharsets.UTF_8);
+            } catch (CharacterCodingException e) {
+                return ErrorObservation.of("File could not be decoded as utf-8: " + path + ".");
+            }
+            List<String> lines = sliceLines(Py.readLines(Py.universalNewlines(text)), action.start(), action.end());
+            return new FileReadObservation(String.join("", lines), path, ImplSource.DEFAULT);
+        } catch (IOException e) {
+            return ErrorObservation.of(Py.osError(e, path));
+        }
+    }
+
+    private Observation readThroughEditor(FileReadAction action, String cwd) {
+        Path sniffed = Py.fs(resolve(action.path(), cwd)).orElse(null);
+        try {
+            if (sniffed != null && Files.isRegularFile(sniffed) && TextFiles.looksBinary(sniffed)) {
+                return ErrorObservation.of("ERROR_BINARY_FILE");
+            }
+        } catch (IOException e) {
+            // Unreadable: let the editor report it in its own words.
+        }
+        String content;
+        try {
+            content = editor.run("view", action.path(), null, action.viewRange(), null, null, null).output();
+        } catch (EditorException e) {
+            content = "ERROR:\n" + e.getMessage();
+        }
+        return new FileReadObservation(content, action.path(), ImplSource.OH_ACI);
+    }
+
+    /**
+     * The {@code data:} URL media type for the extensions OpenHands serves that way (it tests
+     * {@code path.lower().endswith(...)} and asks Python's mimetypes), or null for anything else.
+     */
+    private static String mediaType(String path) {
+        String lower = path.toLowerCase(Locale.ROOT);
+        for (String[] type : MEDIA_TYPES) {
+            if (lower.endsWith(type[0])) {
+                return type[1];
+            }
+        }
+        return null;
+    }
+
+    private static String dataUrl(Path file, String mime) throws IOException {
+        return "data:" + mime + ";base64," + Base64.getEncoder().encodeToString(Files.readAllBytes(file));
+    }
+
+    /** {@code read_lines(lines, start, end)} from {@code openhands/runtime/utils/files.py}, quirks included. */
+    static List<String> sliceLines(List<String> lines, int start, int end) {
+        int n = lines.size();
+        start = Math.min(Math.max(start, 0), n);
+        if (end != -1) {
+            end = Math.min(Math.max(end, 0), n);
+        }
+        if (end == -1) {
+            return lines.subList(start, n);
+        }
+        int begin = Math.max(0, Math.min(start, n - 2));
+        int stop = Math.min(Math.max(begin + 1, end), n);
+        return begin >= stop ? List.of() : lines.subList(begin, stop);
+    }
+
+    // ------------------------------------------------------------------ write
+
+    /**
+     * Writes a file; a relative path resolves against {@code shellCwd}. Missing parent directories are created.
+     * A new file gets every line of the content followed by a newline and mode 0664; an existing file has
+     * lines {@code start..end} replaced ({@code 0, -1}: all of it) and keeps its mode and owner.
+     */
+    public Observation write(FileWriteAction action, Path shellCwd) {
+        String cwd = Py.path(shellCwd.toAbsolutePath().toString());
+        String path = resolve(action.path(), cwd);
+        Path file = Py.fs(path).orElse(null);
+        if (file == null) {
+            return ErrorObservation.of("File not found: " + path);
+        }
+        mutations.lock();
+        try {
+            Path parent = file.getParent();
+            if (parent != null && !Files.exists(parent)) {
+                Files.createDirectories(parent);
+            }
+            if (Files.isDirectory(file)) {
+                return ErrorObservation.of("Path is a directory: " + path + ". You can only write to files");
+            }
+            List<String> insert = List.of(action.content().split("\n", -1));
+            StringBuilder out = new StringBuilder();
+            if (Files.exists(file)) {
+                String existing;
+                try {
+                    existing = TextFiles.decode(Files.readAllBytes(file), StandardCharsets.UTF_8);
+                } catch (CharacterCodingException e) {
+                    return ErrorObservation.of("File could not be decoded as utf-8: " + path);
+                }
+                insertLines(insert, Py.readLines(Py.universalNewlines(existing)), action.start(), action.end())
+                        .forEach(out::append);
+            } else {
+                insert.forEach(line -> out.append(line).append('\n'));
+            }
+            AtomicFiles.write(file, out.toString().getBytes(StandardCharsets.UTF_8), AtomicFiles.MODE_0664);
+            return new FileWriteObservation("", path);
+        } catch (AtomicFiles.AttributesNotApplied e) {
+            return ErrorObservation.of("File " + path + " written, but failed to change ownership and permissions: "
+                    + Py.osError(e.failure(), path));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return ErrorObservation.of("File not found: " + path);
+        } catch (IOException e) {
+            return ErrorObservation.of(Py.osError(e, path));
+        } finally {
+            mutations.unlock();
+        }
+    }
+
+    /** {@code insert_lines(to_insert, original, start, end)}, with Python's slice semantics for the bounds. */
+    static List<String> insertLines(List<String> toInsert, List<String> original, int start, int end) {
+        List<String> out = new ArrayList<>(start == 0 ? List.of() : pySlice(original, null, start));
+        toInsert.forEach(line -> out.add(line + "\n"));
+        if (end != -1) {
+            out.addAll(pySlice(original, end, null));
+        }
+        return out;
+    }
+
+    /** {@code list[from:to]}: negative bounds count from the end, out-of-range bounds clamp. */
+    private static List<String> pySlice(List<String> list, Integer from, Integer to) {
+        int n = list.size();
+        int a = from == null ? 0 : from < 0 ? Math.max(0, n + from) : Math.min(from, n);
+        int b = to == null ? n : to < 0 ? Math.max(0, n + to) : Math.min(to, n);
+        return a >= b ? List.of() : list.subList(a, b);
+    }
+
+    // ------------------------------------------------------------------ edit
+
+    /**
+     * Runs an editor command ({@code impl_source oh_aci}). {@code rawInsertLine} is the raw JSON value of
+     * {@code args.insert_line}: an Integer, a numeric String (accepted, as OpenHands does), any other String
+     * (answered with an error), or null (then {@code action.insertLine()} is used).
+     */
+    public Observation edit(FileEditAction action, Object rawInsertLine) {
+        if (action.implSource() != ImplSource.OH_ACI) {
+            return ErrorObservation.of("The action execution server only runs oh_aci edits; impl_source "
+                    + action.implSource().wire() + " is applied by the client.");
+        }
+        Object raw = rawInsertLine != null ? rawInsertLine : action.insertLine();
+        Long insertLine;
+        try {
+            insertLine = insertLine(raw);
+        } catch (NumberFormatException e) {
+            return editObservation(action, "ERROR:\nInvalid insert_line value: '" + raw + "'. Expected an integer.", "");
+        }
+        mutations.lock();
+        try {
+            FileEditor.Result result = editor.run(action.command(), action.path(), action.fileText(), null,
+                    action.oldStr(), action.newStr(), insertLine);
+            String oldContent = result.oldContent() == null ? "" : result.oldContent();
+            String newContent = result.newContent() == null ? "" : result.newContent();
+            return editObservation(action, result.output(), UnifiedDiff.of(oldContent, newContent, action.path()));
+        } catch (EditorException e) {
+            return editObservation(action, "ERROR:\n" + e.getMessage(), "");
+        } finally {
+            mutations.unlock();
+        }
+    }
+
+    private static FileEditObservation editObservation(FileEditAction action, String content, String diff) {
+        return new FileEditObservation(content, action.path(), false, action.oldStr(), action.newStr(),
+                ImplSource.OH_ACI, diff);
+    }
+
+    /** {@code int(value)} for a JSON number or string: surrounding whitespace, a sign and {@code _} separators are fine. */
+    static Long insertLine(Object raw) {
+        if (raw == null) {
+            return null;
+        }
+        if (raw instanceof Integer || raw instanceof Long || raw instanceof Short || raw instanceof Byte) {
+            return ((Number) raw).longValue();
+        }
+        if (raw instanceof Number n) {
+            double d = n.doubleValue();
+            if (d == Math.rint(d) && !Double.isInfinite(d)) {
+                return (long) d;
+            }
+            throw new NumberFormatException(raw.toString());
+        }
+        String s = Py.strip(raw.toString());
+        if (!s.matches("[+-]?[0-9]+(_[0-9]+)*")) {
+            throw new NumberFormatException(s);
+        }
+        return Long.parseLong(s.replace("_", ""));
+    }
+
+    // ------------------------------------------------------------------ paths
+
+    /** OpenHands' {@code _resolve_path}: {@code str(Path(cwd) / path)} for a relative path, else {@code str(Path(path))}. */
+    private static String resolve(String path, String cwd) {
+        return path.startsWith("/") ? Py.path(path) : Py.join(cwd, path);
+    }
+}

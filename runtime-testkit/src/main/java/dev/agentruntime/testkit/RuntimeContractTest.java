@@ -1,0 +1,247 @@
+package dev.agentruntime.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.agentruntime.ActionFailedException;
+import dev.agentruntime.Capability;
+import dev.agentruntime.CmdOutputObservation;
+import dev.agentruntime.CmdRunAction;
+import dev.agentruntime.ErrorObservation;
+import dev.agentruntime.Observation;
+import dev.agentruntime.Runtime;
+import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.RuntimeFactory;
+import dev.agentruntime.RuntimeStatus;
+import dev.agentruntime.StatusEvent;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The contract every backend passes. Extend it, point {@link #configure(RuntimeConfig.Builder)} at your backend,
+ * and the same scenarios run against it: commands, exit codes, cwd/env persistence, timeouts, interactive input,
+ * Ctrl-C, long and unicode output, files and transfers. A scenario a backend cannot support is skipped through the
+ * {@link Capability} the backend does not declare — never silently.
+ *
+ * <pre>{@code
+ * class DockerContractIT extends RuntimeContractTest {
+ *     protected RuntimeConfig.Builder configure(RuntimeConfig.Builder builder) {
+ *         return builder.type("docker").option("image", "debian:bookworm");
+ *     }
+ * }
+ * }</pre>
+ *
+ * One sandbox serves the whole class (sandboxes are slow to start); each scenario leaves the shell idle.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class RuntimeContractTest {
+
+    /** The "no new output" timeout the suite configures, short so timeout scenarios stay quick. */
+    protected static final Duration NO_CHANGE_TIMEOUT = Duration.ofSeconds(2);
+    /** The environment variable the suite sets through the config. */
+    protected static final String CONFIGURED_VARIABLE = "AGENT_RUNTIME_CONTRACT";
+
+    protected Runtime runtime;
+    protected final List<StatusEvent> events = new CopyOnWriteArrayList<>();
+
+    /** Configures the backend under test; the suite has already set the environment, timeouts and listener. */
+    protected abstract RuntimeConfig.Builder configure(RuntimeConfig.Builder builder);
+
+    /** A fresh configuration for the backend under test (for scenarios that need their own sandbox). */
+    protected RuntimeConfig config() {
+        return configure(RuntimeConfig.builder()
+                .env(CONFIGURED_VARIABLE, "configured value")
+                .noChangeTimeout(NO_CHANGE_TIMEOUT)
+                .actionTimeout(Duration.ofSeconds(60))
+                .startupTimeout(Duration.ofSeconds(120))
+                .statusListener(events::add)).build();
+    }
+
+    @BeforeAll
+    void startSandbox() {
+        runtime = RuntimeFactory.create(config());
+        runtime.connect();
+    }
+
+    @AfterAll
+    void closeSandbox() {
+        if (runtime != null) {
+            runtime.close();
+        }
+    }
+
+    /** Leaves the shell idle for the next scenario, whatever the last one did. */
+    @BeforeEach
+    void settleShell() {
+        CmdOutputObservation probe = runtime.run(CmdRunAction.of("true").withHardTimeout(Duration.ofSeconds(10)));
+        if (probe.stillRunning()) {
+            runtime.run(CmdRunAction.of("C-c"));
+        }
+        runtime.run("cd ~ 2>/dev/null; cd - >/dev/null 2>&1; true");
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    @Test
+    void connectedRuntimeIsReadyAndReportedItsProgress() {
+        assertThat(runtime.status()).isEqualTo(RuntimeStatus.READY);
+        assertThat(events).extracting(StatusEvent::status)
+                .containsSubsequence(RuntimeStatus.STARTING_RUNTIME, RuntimeStatus.READY);
+        assertThat(runtime.supports(Capability.SHELL)).isTrue();
+        assertThat(runtime.id()).isNotBlank();
+    }
+
+    @Test
+    void closeIsIdempotentAndEndsTheSandbox() {
+        Runtime other = RuntimeFactory.create(config());
+        other.connect();
+        assertThat(other.run("echo second").content()).isEqualTo("second");
+        other.close();
+        other.close();
+        assertThat(other.status()).isEqualTo(RuntimeStatus.CLOSED);
+        assertThatThrownBy(() -> other.run("echo again")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("not connected");
+    }
+
+    // ------------------------------------------------------------------- commands
+
+    @Test
+    void echoReturnsItsOutputAndExitCodeZero() {
+        CmdOutputObservation out = runtime.run("echo hello");
+        assertThat(out.content()).isEqualTo("hello");
+        assertThat(out.exitCode()).isZero();
+        assertThat(out.success()).isTrue();
+        assertThat(out.metadata().suffix()).isEqualTo("\n[The command completed with exit code 0.]");
+    }
+
+    @Test
+    void failingCommandReportsItsExitCode() {
+        CmdOutputObservation out = runtime.run("sh -c 'exit 3'");
+        assertThat(out.exitCode()).isEqualTo(3);
+        assertThat(out.success()).isFalse();
+        CmdOutputObservation missing = runtime.run("definitely-not-a-command-xyz");
+        assertThat(missing.exitCode()).isEqualTo(127);
+        assertThat(missing.content()).contains("definitely-not-a-command-xyz").contains("not found");
+    }
+
+    @Test
+    void workingDirectoryPersistsAcrossActions() {
+        runtime.run("mkdir -p /tmp/contract-cwd && cd /tmp/contract-cwd");
+        CmdOutputObservation out = runtime.run("pwd");
+        assertThat(out.content()).isEqualTo("/tmp/contract-cwd");
+        assertThat(out.metadata().workingDir()).isEqualTo("/tmp/contract-cwd");
+    }
+
+    @Test
+    void environmentPersistsAcrossActionsAndConfiguredVariablesAreSet() {
+        runtime.run("export CONTRACT_VAR='persisted value'");
+        assertThat(runtime.run("echo \"$CONTRACT_VAR\"").content()).isEqualTo("persisted value");
+        assertThat(runtime.run("echo \"$" + CONFIGURED_VARIABLE + "\"").content()).isEqualTo("configured value");
+    }
+
+    @Test
+    void severalTopLevelCommandsAreRefusedAsOneAction() {
+        Observation obs = runtime.execute(CmdRunAction.of("echo one\necho two"));
+        assertThat(obs).isInstanceOf(ErrorObservation.class);
+        assertThat(obs.content()).startsWith("ERROR: Cannot execute multiple commands at once.")
+                .contains("(1) echo one").contains("(2) echo two");
+        assertThatThrownBy(() -> runtime.run("echo one\necho two")).isInstanceOf(ActionFailedException.class);
+        assertThat(runtime.run("echo one && echo two").content()).isEqualTo("one\ntwo");
+    }
+
+    @Test
+    void heredocAndMultiLineCommandsRunAsOne() {
+        CmdOutputObservation out = runtime.run("cat <<'EOF' > /tmp/contract-heredoc.txt\nline one\n$NOT_EXPANDED\nEOF");
+        assertThat(out.exitCode()).isZero();
+        assertThat(runtime.run("cat /tmp/contract-heredoc.txt").content()).isEqualTo("line one\n$NOT_EXPANDED");
+        assertThat(runtime.run("for i in 1 2 3; do\n  echo \"n$i\"\ndone").content()).isEqualTo("n1\nn2\nn3");
+    }
+
+    // ------------------------------------------------------------------- timeouts
+
+    @Test
+    void quietCommandHitsTheSoftTimeoutAndCanBeContinued() {
+        CmdOutputObservation first = runtime.run("echo started; sleep 3; echo finished");
+        assertThat(first.exitCode()).isEqualTo(-1);
+        assertThat(first.content()).isEqualTo("started");
+        assertThat(first.metadata().suffix()).startsWith("\n[The command has no new output after 2 seconds.");
+        CmdOutputObservation rest = runtime.run(CmdRunAction.of("").withBlocking(true)
+                .withHardTimeout(Duration.ofSeconds(20)));
+        CmdOutputObservation done = rest.stillRunning() ? runtime.run(CmdRunAction.of("")) : rest;
+        assertThat(done.exitCode()).isZero();
+        assertThat(done.content()).contains("finished").doesNotContain("started");
+        assertThat(done.metadata().prefix()).isEqualTo("[Below is the output of the previous command.]\n");
+    }
+
+    @Test
+    void hardTimeoutLeavesTheProcessRunning() {
+        CmdOutputObservation out = runtime.run(CmdRunAction.of("sleep 30").withTimeout(Duration.ofSeconds(1)));
+        assertThat(out.exitCode()).isEqualTo(-1);
+        assertThat(out.metadata().suffix()).startsWith("\n[The command timed out after 1.0 seconds.");
+        CmdOutputObservation refused = runtime.run("echo not now");
+        assertThat(refused.metadata().suffix()).contains("is NOT executed");
+        CmdOutputObservation interrupted = runtime.run(CmdRunAction.of("C-c"));
+        assertThat(interrupted.exitCode()).isEqualTo(130);
+        assertThat(interrupted.metadata().suffix()).endsWith("CTRL+C was sent.]");
+    }
+
+    @Test
+    void blockingCommandIgnoresTheSoftTimeout() {
+        CmdOutputObservation out = runtime.run(CmdRunAction.of("sleep 3; echo late").withTimeout(Duration.ofSeconds(20)));
+        assertThat(out.exitCode()).isZero();
+        assertThat(out.content()).isEqualTo("late");
+    }
+
+    // ---------------------------------------------------------------- interaction
+
+    @Test
+    void interactivePromptIsAnsweredWithInput() {
+        CmdOutputObservation prompt = runtime.run("read -p 'Your name: ' name && echo \"Hello $name\"");
+        assertThat(prompt.exitCode()).isEqualTo(-1);
+        assertThat(prompt.content()).contains("Your name:");
+        CmdOutputObservation answer = runtime.run(CmdRunAction.input("Ada"));
+        assertThat(answer.exitCode()).isZero();
+        assertThat(answer.content()).contains("Hello Ada");
+    }
+
+    @Test
+    void ctrlCInterruptsARunningLoop() {
+        CmdOutputObservation loop = runtime.run("while true; do sleep 0.2; done");
+        assertThat(loop.stillRunning()).isTrue();
+        CmdOutputObservation stopped = runtime.run(CmdRunAction.of("C-c"));
+        assertThat(stopped.exitCode()).isIn(1, 130);
+        assertThat(runtime.run("echo after").content()).isEqualTo("after");
+    }
+
+    @Test
+    void inputWithNothingRunningIsAnError() {
+        assertThat(runtime.run(CmdRunAction.input("hello")).content())
+                .isEqualTo("ERROR: No previous running command to interact with.");
+        assertThat(runtime.run(CmdRunAction.of("")).content())
+                .isEqualTo("ERROR: No previous running command to retrieve logs from.");
+    }
+
+    // --------------------------------------------------------------------- output
+
+    @Test
+    void longOutputKeepsItsEnd() {
+        CmdOutputObservation out = runtime.run(CmdRunAction.of("seq 1 50000").withTimeout(Duration.ofSeconds(60)));
+        assertThat(out.exitCode()).isZero();
+        assertThat(out.content()).startsWith("1\n2\n3\n").endsWith("49999\n50000")
+                .contains("[... Observation truncated due to length ...]");
+        assertThat(out.content().length()).isLessThanOrEqualTo(30_000 + 60);
+    }
+
+    @Test
+    void unicodeOutputSurvivesTheRoundTrip() {
+        String text = "héllo wörld — 你好 🚀";
+        assertThat(runtime.run("echo '" + text + "'").content()).isEqualTo(text);
+    }
+}
