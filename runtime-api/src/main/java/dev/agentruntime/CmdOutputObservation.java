@@ -21,13 +21,22 @@ public record CmdOutputObservation(String content, String command, CmdOutputMeta
         return new CmdOutputObservation(hidden ? content : truncateMiddle(content), command, metadata, hidden);
     }
 
-    /** Keeps the first and last 15,000 characters with a note between them, exactly like OpenHands. */
+    /**
+     * Keeps the first and last 15,000 characters with a note between them, exactly like OpenHands. Characters are
+     * counted as Python does, in code points, so an emoji is one character and a surrogate pair is never split.
+     */
     public static String truncateMiddle(String content) {
         if (content.length() <= MAX_CONTENT_LENGTH) {
+            return content; // fewer UTF-16 units than the limit means fewer code points too
+        }
+        int codePoints = content.codePointCount(0, content.length());
+        if (codePoints <= MAX_CONTENT_LENGTH) {
             return content;
         }
         int half = MAX_CONTENT_LENGTH / 2;
-        return content.substring(0, half) + TRUNCATION_NOTE + content.substring(content.length() - half);
+        int headEnd = content.offsetByCodePoints(0, half);
+        int tailStart = content.offsetByCodePoints(content.length(), -half);
+        return content.substring(0, headEnd) + TRUNCATION_NOTE + content.substring(tailStart);
     }
 
     public int exitCode() {

@@ -40,7 +40,8 @@ public interface Runtime extends AutoCloseable {
      * Starts (or attaches to) the sandbox and waits until its action server is ready, within the configured startup
      * timeout. Calling it again on a connected runtime does nothing.
      *
-     * @throws RuntimeStartupException with the sandbox's last log lines when it does not become ready
+     * @throws RuntimeStartupException with the sandbox's last log lines when it fails to start or dies while starting
+     * @throws RuntimeTimeoutException   with the same diagnostics when it is not ready before the startup timeout
      */
     void connect();
 

@@ -72,18 +72,29 @@ public record RuntimeConfig(
         if (!sandboxWorkspace.startsWith("/")) {
             throw new InvalidConfigException("sandboxWorkspace must be an absolute path, was '" + sandboxWorkspace + "'");
         }
-        environment = Map.copyOf(Objects.requireNonNullElse(environment, Map.of()));
-        for (String name : environment.keySet()) {
-            if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        environment = Objects.requireNonNullElse(environment, Map.of());
+        for (Map.Entry<String, String> variable : environment.entrySet()) {
+            String name = variable.getKey();
+            if (name == null || !name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
                 throw new InvalidConfigException("environment variable name '" + name
                         + "' is not a valid shell identifier ([A-Za-z_][A-Za-z0-9_]*)");
             }
+            if (variable.getValue() == null) {
+                throw new InvalidConfigException("environment variable '" + name + "' has no value (null); use \"\" for empty");
+            }
         }
+        environment = Map.copyOf(environment);
         actionTimeout = requirePositive(actionTimeout, "actionTimeout");
         startupTimeout = requirePositive(startupTimeout, "startupTimeout");
         noChangeTimeout = requirePositive(noChangeTimeout, "noChangeTimeout");
         sessionApiKey = Objects.requireNonNullElse(sessionApiKey, Optional.empty());
-        options = Map.copyOf(Objects.requireNonNullElse(options, Map.of()));
+        options = Objects.requireNonNullElse(options, Map.of());
+        for (Map.Entry<String, String> option : options.entrySet()) {
+            if (option.getKey() == null || option.getValue() == null) {
+                throw new InvalidConfigException("option '" + option.getKey() + "' has no value (null)");
+            }
+        }
+        options = Map.copyOf(options);
         backendConfig = Objects.requireNonNullElse(backendConfig, Optional.empty());
         statusListener = Objects.requireNonNullElse(statusListener, StatusListener.NONE);
     }
@@ -184,11 +195,16 @@ public record RuntimeConfig(
     }
 
     private static Duration seconds(String key, String value) {
+        double seconds;
         try {
-            return Duration.ofMillis(Math.round(Double.parseDouble(value) * 1000));
+            seconds = Double.parseDouble(value.trim());
         } catch (NumberFormatException e) {
-            throw new InvalidConfigException(key + " must be a number of seconds, was '" + value + "'");
+            throw new InvalidConfigException(key + " must be a positive number of seconds, was '" + value + "'");
         }
+        if (!Double.isFinite(seconds) || seconds <= 0) {
+            throw new InvalidConfigException(key + " must be a positive number of seconds, was '" + value + "'");
+        }
+        return Duration.ofMillis(Math.max(1, Math.round(seconds * 1000)));
     }
 
     /** Builds a {@link RuntimeConfig}; every setter returns the builder. */

@@ -33,7 +33,11 @@ public final class RuntimeFactory {
             runtime.connect();
             return runtime;
         } catch (RuntimeException e) {
-            runtime.close();
+            try {
+                runtime.close();
+            } catch (RuntimeException closeFailure) {
+                e.addSuppressed(closeFailure); // close() must not throw; if a backend's does, keep the real cause
+            }
             throw e;
         }
     }

@@ -147,7 +147,9 @@ public final class WireCodec {
                     timeout);
             case "write" -> new FileWriteAction(args.string("path"), args.string("content"), args.integer("start", 0),
                     args.integer("end", -1), args.optString("thought", ""), timeout);
-            case "edit" -> new FileEditAction(args.string("path"), args.optString("command", ""),
+            // OpenHands' default command is "", but an explicit null (LLM-based edits) stays null on re-encoding.
+            case "edit" -> new FileEditAction(args.string("path"),
+                    args.node().has("command") ? args.optString("command", null) : "",
                     args.optString("file_text", null), args.optString("old_str", null),
                     args.optString("new_str", null), args.insertLine(), args.optString("content", ""),
                     args.integer("start", 1), args.integer("end", -1), args.optString("thought", ""),

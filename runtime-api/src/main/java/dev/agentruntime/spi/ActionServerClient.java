@@ -5,9 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentruntime.Action;
 import dev.agentruntime.ActionFailedException;
 import dev.agentruntime.AgentRuntimeException;
+import dev.agentruntime.CmdOutputObservation;
+import dev.agentruntime.CmdRunAction;
 import dev.agentruntime.Observation;
 import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeNotFoundException;
+import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeTimeoutException;
 import dev.agentruntime.RuntimeUnavailableException;
 import dev.agentruntime.internal.WireCodec;
@@ -28,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import okhttp3.Call;
+import okhttp3.ConnectionPool;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.MultipartBody;
@@ -52,12 +56,22 @@ public final class ActionServerClient implements AutoCloseable {
     private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
     private static final Duration ACTION_GRACE = Duration.ofSeconds(5);
     private static final int CONNECT_RETRIES = 3;
+    private static final Duration ALIVE_PROBE_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * How long an idle pooled connection is kept. It must be shorter than the server's own idle timeout: when the
+     * server closes an idle keep-alive connection, OkHttp only notices before reusing it if the connection was idle
+     * for 10 s or more; otherwise the next POST goes out on a dead socket and fails as "unexpected end of stream",
+     * which we may not retry (a POST may have run). OpenHands' server runs uvicorn, whose keep-alive timeout is 5 s.
+     */
+    static final Duration POOL_KEEP_ALIVE = Duration.ofSeconds(4);
 
     /**
      * One connection pool and dispatcher shared by all clients, as OkHttp recommends; each client derives its own
      * settings from it. It holds no per-runtime state.
      */
     private static final OkHttpClient SHARED = new OkHttpClient.Builder()
+            .connectionPool(new ConnectionPool(5, POOL_KEEP_ALIVE.toMillis(), TimeUnit.MILLISECONDS))
             .connectTimeout(Duration.ofSeconds(5))
             .readTimeout(Duration.ZERO)
             .writeTimeout(Duration.ofMinutes(5))
@@ -73,10 +87,15 @@ public final class ActionServerClient implements AutoCloseable {
      * @param runtimeId     the session id, for error messages
      */
     public ActionServerClient(URI baseUrl, String sessionApiKey, String runtimeId) {
+        this(baseUrl, sessionApiKey, runtimeId, SHARED);
+    }
+
+    /** For tests: derive from {@code base} (e.g. one with its own connection pool) instead of the shared client. */
+    ActionServerClient(URI baseUrl, String sessionApiKey, String runtimeId, OkHttpClient base) {
         HttpUrl parsed = HttpUrl.get(baseUrl.toString());
         this.baseUrl = parsed;
         this.runtimeId = runtimeId;
-        this.http = SHARED.newBuilder()
+        this.http = base.newBuilder()
                 // A pooled connection that went stale must not silently re-send a POST that may have run.
                 .retryOnConnectionFailure(false)
                 .addInterceptor(chain -> {
@@ -95,9 +114,13 @@ public final class ActionServerClient implements AutoCloseable {
 
     /** One {@code GET /alive}: true on HTTP 2xx, false on any failure. */
     public boolean isAlive() {
+        return isAlive(ALIVE_PROBE_TIMEOUT);
+    }
+
+    private boolean isAlive(Duration timeout) {
         Request request = new Request.Builder().url(url("alive")).get().build();
         Call call = http.newCall(request);
-        call.timeout().timeout(5, TimeUnit.SECONDS);
+        call.timeout().timeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
         try (Response response = call.execute()) {
             return response.isSuccessful();
         } catch (IOException e) {
@@ -109,17 +132,21 @@ public final class ActionServerClient implements AutoCloseable {
      * Polls {@code /alive} with a short back-off until it answers, the deadline passes, or {@code stillStarting}
      * says the sandbox has died.
      *
-     * @throws RuntimeTimeoutException     when the deadline passes, with {@code diagnostics} in the message
-     * @throws RuntimeUnavailableException when {@code stillStarting} turns false
+     * Each probe waits at most until the deadline, so a server that accepts connections but never answers cannot
+     * stretch the one overall deadline.
+     *
+     * @throws RuntimeTimeoutException when the deadline passes, with {@code diagnostics} in the message
+     * @throws RuntimeStartupException when {@code stillStarting} turns false, with {@code diagnostics} in the message
      */
     public void awaitAlive(Instant deadline, BooleanSupplier stillStarting, Supplier<String> diagnostics) {
         long pauseMillis = 5;
         while (true) {
-            if (isAlive()) {
+            Duration left = Duration.between(Instant.now(), deadline);
+            if (isAlive(left.compareTo(ALIVE_PROBE_TIMEOUT) < 0 ? left : ALIVE_PROBE_TIMEOUT)) {
                 return;
             }
             if (!stillStarting.getAsBoolean()) {
-                throw new RuntimeUnavailableException("Action server of sandbox " + runtimeId + " at " + baseUrl
+                throw new RuntimeStartupException("Action server of sandbox " + runtimeId + " at " + baseUrl
                         + " stopped before it became ready. " + diagnostics.get());
             }
             if (Instant.now().isAfter(deadline)) {
@@ -165,7 +192,7 @@ public final class ActionServerClient implements AutoCloseable {
                 throw httpFailure("execute_action", response.code(), text);
             }
             try {
-                return WireCodec.decodeObservation(WireCodec.parse(text));
+                return markHidden(action, WireCodec.decodeObservation(WireCodec.parse(text)));
             } catch (WireFormatException e) {
                 throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
                         + " that is not an observation: " + e.getMessage(), response.code());
@@ -178,6 +205,15 @@ public final class ActionServerClient implements AutoCloseable {
                     + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
                     + " sandbox is still running.", e);
         }
+    }
+
+    /** Like OpenHands' client: the output of a hidden command is flagged hidden, whatever the server said. */
+    private static Observation markHidden(Action action, Observation observation) {
+        if (action instanceof CmdRunAction run && run.hidden()
+                && observation instanceof CmdOutputObservation output && !output.hidden()) {
+            return new CmdOutputObservation(output.content(), output.command(), output.metadata(), true);
+        }
+        return observation;
     }
 
     /** {@code POST /list_files}; null lists the server's working directory. */
@@ -193,8 +229,19 @@ public final class ActionServerClient implements AutoCloseable {
             if (!response.isSuccessful()) {
                 throw httpFailure("list_files", response.code(), text);
             }
+            JsonNode array;
+            try {
+                array = WireCodec.parse(text);
+            } catch (WireFormatException e) {
+                array = null;
+            }
+            if (array == null || !array.isArray()) {
+                throw new AgentRuntimeException("Sandbox " + runtimeId + " (" + baseUrl + ") answered list_files with"
+                        + " something that is not a JSON array of names: " + abbreviate(text)
+                        + ". Check that the server is an agent-runtime or OpenHands action server.", false);
+            }
             List<String> names = new ArrayList<>();
-            for (JsonNode name : WireCodec.parse(text)) {
+            for (JsonNode name : array) {
                 names.add(name.asText());
             }
             return names;
@@ -212,7 +259,12 @@ public final class ActionServerClient implements AutoCloseable {
      * @param recursive   true to send a directory tree
      */
     public void upload(Path hostSrc, String destination, boolean recursive) {
+        hostSrc = hostSrc.toAbsolutePath().normalize(); // "dir" or "." must still name the directory in the zip
         boolean tree = recursive && Files.isDirectory(hostSrc);
+        if (!recursive && Files.isDirectory(hostSrc)) {
+            // Sent as a file it would fail half-way through the request and look like a broken connection.
+            throw new IllegalArgumentException(hostSrc + " is a directory: upload it with recursive=true");
+        }
         String fileName = hostSrc.getFileName() + (tree ? ".zip" : "");
         RequestBody content = tree ? new ZipTreeBody(hostSrc)
                 : RequestBody.create(hostSrc.toFile(), MediaType.get("application/octet-stream"));
@@ -328,16 +380,32 @@ public final class ActionServerClient implements AutoCloseable {
         return new AgentRuntimeException(where + " failed on the server (HTTP " + code + "): " + detail, false);
     }
 
+    /**
+     * The useful part of an error body: {@code detail} (a string from our server and OpenHands' HTTPExceptions, a list
+     * of objects from a FastAPI validation error), plus OpenHands' {@code errors} on a 422; else the raw text.
+     */
     private static String detail(String body) {
         try {
             JsonNode node = WireCodec.parse(body);
             if (node.has("detail")) {
-                return node.get("detail").asText();
+                String text = textOf(node.get("detail"));
+                if (node.hasNonNull("errors")) {
+                    text += " " + textOf(node.get("errors"));
+                }
+                return abbreviate(text);
             }
         } catch (RuntimeException ignored) {
             // not JSON: fall back to the raw text
         }
-        return body.length() > 500 ? body.substring(0, 500) + "..." : body;
+        return abbreviate(body);
+    }
+
+    private static String textOf(JsonNode node) {
+        return node.isTextual() ? node.asText() : node.toString();
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() > 500 ? text.substring(0, 500) + "..." : text;
     }
 
     private static String bodyText(Response response) throws IOException {

@@ -45,6 +45,8 @@ public abstract class ActionServerRuntime implements Runtime {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile RuntimeStatus status = RuntimeStatus.STOPPED;
     private volatile ActionServerClient client;
+    /** True from the moment startSandbox is called until stopSandbox ran for it; guarded by {@link #lifecycle}. */
+    private boolean sandboxStarted;
 
     protected ActionServerRuntime(RuntimeConfig config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -57,7 +59,10 @@ public abstract class ActionServerRuntime implements Runtime {
     /** Starts (or attaches to) the sandbox; returns once its server process runs, not necessarily ready. */
     protected abstract ServerEndpoint startSandbox(Instant deadline);
 
-    /** Stops or removes what {@link #startSandbox(Instant)} created: after a failed start and on {@link #close()}, so it must be idempotent and must not throw. */
+    /**
+     * Stops or removes what {@link #startSandbox(Instant)} created: after a failed start (even when startSandbox threw)
+     * or on {@link #close()}, once per start and never for a runtime that was not started. It should not throw.
+     */
     protected abstract void stopSandbox();
 
     /** Waits until the server answers; the default polls {@code /alive}. */
@@ -97,6 +102,7 @@ public abstract class ActionServerRuntime implements Runtime {
             Instant deadline = Instant.now().plus(config.startupTimeout());
             setStatus(RuntimeStatus.STARTING_RUNTIME, "Starting sandbox " + id());
             try {
+                sandboxStarted = true; // a start that throws half-way may still have created something
                 ServerEndpoint endpoint = startSandbox(deadline);
                 setStatus(RuntimeStatus.RUNTIME_STARTED, "Waiting for the action server at " + endpoint.baseUrl());
                 ActionServerClient candidate = new ActionServerClient(endpoint.baseUrl(), endpoint.sessionApiKey(), id());
@@ -154,6 +160,10 @@ public abstract class ActionServerRuntime implements Runtime {
         if (!sandboxDest.startsWith("/")) {
             throw new IllegalArgumentException("sandboxDest must be an absolute sandbox path, was '" + sandboxDest + "'");
         }
+        if (!recursive && Files.isDirectory(hostSrc)) {
+            throw new IllegalArgumentException(hostSrc + " is a directory: pass recursive=true to copy it into sandbox "
+                    + id());
+        }
         client().upload(hostSrc, sandboxDest, recursive);
     }
 
@@ -204,7 +214,12 @@ public abstract class ActionServerRuntime implements Runtime {
         return closed.get();
     }
 
+    /** Calls stopSandbox once per startSandbox: not for a runtime never started, not again after a failed start. */
     private void stopQuietly() {
+        if (!sandboxStarted) {
+            return;
+        }
+        sandboxStarted = false;
         try {
             stopSandbox();
         } catch (RuntimeException e) {

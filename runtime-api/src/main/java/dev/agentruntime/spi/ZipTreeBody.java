@@ -21,7 +21,8 @@ final class ZipTreeBody extends RequestBody {
     private final Path root;
 
     ZipTreeBody(Path root) {
-        this.root = root;
+        // Absolute, so that a relative root such as "dir" has a parent and entries start with "dir/".
+        this.root = root.toAbsolutePath().normalize();
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.agentruntime.FileReadAction;
 import dev.agentruntime.FileWriteAction;
 import dev.agentruntime.IPythonRunCellAction;
 import dev.agentruntime.Observation;
+import dev.agentruntime.server.files.FileService;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
 import java.util.concurrent.locks.ReentrantLock;
@@ -23,11 +24,13 @@ final class ActionExecutor implements AutoCloseable {
 
     private final BashSession shell;
     private final PythonKernel python;
+    private final FileService files;
     private final ReentrantLock lock = new ReentrantLock(true);
 
-    ActionExecutor(BashSession shell, PythonKernel python) {
+    ActionExecutor(BashSession shell, PythonKernel python, FileService files) {
         this.shell = shell;
         this.python = python;
+        this.files = files;
     }
 
     /**
@@ -44,8 +47,14 @@ final class ActionExecutor implements AutoCloseable {
             if (action instanceof IPythonRunCellAction cell) {
                 return python.run(cell, shell.cwd()); // the interpreter follows the shell's directory
             }
-            if (action instanceof FileReadAction || action instanceof FileWriteAction || action instanceof FileEditAction) {
-                return ErrorObservation.of("File actions are not available in this server build yet: " + action.type());
+            if (action instanceof FileReadAction read) {
+                return files.read(read, shell.cwd());
+            }
+            if (action instanceof FileWriteAction write) {
+                return files.write(write, shell.cwd());
+            }
+            if (action instanceof FileEditAction edit) {
+                return files.edit(edit, rawInsertLine(rawArgs));
             }
             if (action instanceof BrowseUrlAction browse) {
                 return new ErrorObservation("Browsing is not supported by this runtime: it has no browser. Fetch the"
@@ -56,6 +65,18 @@ final class ActionExecutor implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The raw {@code insert_line}: a number, a string (the editor reports a non-numeric one) or null. */
+    private static Object rawInsertLine(JsonNode args) {
+        JsonNode value = args == null ? null : args.get("insert_line");
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (value.isIntegralNumber() && value.canConvertToInt()) {
+            return value.intValue();
+        }
+        return value.isTextual() ? value.textValue() : value.toString();
     }
 
     boolean ready() {

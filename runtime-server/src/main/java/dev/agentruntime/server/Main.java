@@ -1,5 +1,6 @@
 package dev.agentruntime.server;
 
+import dev.agentruntime.server.files.FileService;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
 import java.io.IOException;
@@ -59,7 +60,8 @@ public final class Main {
         env.remove("JAVA_TOOL_OPTIONS");
         BashSession shell = new BashSession(options.workingDir(), env, options.noChangeTimeout(), user.shellCommand(),
                 user.name(), hostname());
-        ActionExecutor executor = new ActionExecutor(shell, new PythonKernel(options.workingDir(), env));
+        ActionExecutor executor = new ActionExecutor(shell, new PythonKernel(options.workingDir(), env),
+                new FileService(options.workingDir()));
         ActionServer server = new ActionServer(options, executor, Endpoints.extra(options));
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -15,6 +15,26 @@ import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeFactory;
 import dev.agentruntime.RuntimeStatus;
 import dev.agentruntime.StatusEvent;
+import dev.agentruntime.FileEditAction;
+import dev.agentruntime.FileEditObservation;
+import dev.agentruntime.FileReadAction;
+import dev.agentruntime.FileReadObservation;
+import dev.agentruntime.FileWriteAction;
+import dev.agentruntime.FileWriteObservation;
+import dev.agentruntime.IPythonRunCellAction;
+import dev.agentruntime.IPythonRunCellObservation;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.junit.jupiter.api.io.TempDir;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -243,5 +263,142 @@ public abstract class RuntimeContractTest {
     void unicodeOutputSurvivesTheRoundTrip() {
         String text = "héllo wörld — 你好 🚀";
         assertThat(runtime.run("echo '" + text + "'").content()).isEqualTo(text);
+    }
+
+    // ---------------------------------------------------------------------- files
+
+    /** A fresh absolute directory inside the sandbox for one scenario. */
+    protected String sandboxDir(String name) {
+        String dir = "/tmp/contract-files/" + name;
+        runtime.run("rm -rf " + dir + " && mkdir -p " + dir);
+        return dir;
+    }
+
+    @Test
+    void writeThenReadAFile() {
+        assumeTrue(runtime.supports(Capability.FILES), "backend declares no FILES capability");
+        String dir = sandboxDir("write-read");
+        Observation written = runtime.write(FileWriteAction.of(dir + "/notes.txt", "first line\nsecond line"));
+        assertThat(written).isInstanceOf(FileWriteObservation.class);
+        assertThat(((FileWriteObservation) written).path()).isEqualTo(dir + "/notes.txt");
+        assertThat(runtime.run("cat " + dir + "/notes.txt").content()).isEqualTo("first line\nsecond line");
+        Observation read = runtime.read(FileReadAction.of(dir + "/notes.txt"));
+        assertThat(read).isInstanceOf(FileReadObservation.class);
+        assertThat(read.content()).isEqualTo("first line\nsecond line\n");
+    }
+
+    @Test
+    void relativePathsResolveAgainstTheShellsDirectory() {
+        assumeTrue(runtime.supports(Capability.FILES), "backend declares no FILES capability");
+        String dir = sandboxDir("relative");
+        runtime.run("cd " + dir);
+        runtime.write(FileWriteAction.of("relative.txt", "here"));
+        assertThat(runtime.run("cat " + dir + "/relative.txt").content()).isEqualTo("here");
+        assertThat(runtime.read(FileReadAction.of("relative.txt")).content()).isEqualTo("here\n");
+    }
+
+    @Test
+    void readingAMissingFileIsAnErrorObservation() {
+        assumeTrue(runtime.supports(Capability.FILES), "backend declares no FILES capability");
+        String dir = sandboxDir("missing");
+        runtime.run("cd " + dir);
+        Observation obs = runtime.read(FileReadAction.of(dir + "/nope.txt"));
+        assertThat(obs).isInstanceOf(ErrorObservation.class);
+        assertThat(obs.content()).isEqualTo("File not found: " + dir + "/nope.txt. Your current working directory is "
+                + dir + ".");
+    }
+
+    @Test
+    void editorCreatesReplacesInsertsAndUndoes() {
+        assumeTrue(runtime.supports(Capability.FILES), "backend declares no FILES capability");
+        String file = sandboxDir("editor") + "/code.py";
+        Observation created = runtime.edit(FileEditAction.create(file, "def f():\n    return 1\n"));
+        assertThat(created.content()).isEqualTo("File created successfully at: " + file);
+        FileEditObservation replaced = (FileEditObservation) runtime.edit(
+                FileEditAction.strReplace(file, "return 1", "return 2"));
+        assertThat(replaced.content()).startsWith("The file " + file + " has been edited.");
+        assertThat(replaced.diff()).contains("-    return 1").contains("+    return 2");
+        Observation missing = runtime.edit(FileEditAction.strReplace(file, "return 9", "return 3"));
+        assertThat(missing.content()).isEqualTo("ERROR:\nNo replacement was performed, old_str `return 9` did not"
+                + " appear verbatim in " + file + ".");
+        runtime.edit(FileEditAction.insert(file, 0, "# header"));
+        assertThat(runtime.run("cat " + file).content()).isEqualTo("# header\ndef f():\n    return 2");
+        Observation undone = runtime.edit(FileEditAction.undoEdit(file));
+        assertThat(undone.content()).startsWith("Last edit to " + file + " undone successfully.");
+        assertThat(runtime.run("cat " + file).content()).isEqualTo("def f():\n    return 2");
+        Observation view = runtime.edit(FileEditAction.view(file));
+        assertThat(view.content()).isEqualTo("Here's the result of running `cat -n` on " + file + ":\n"
+                + "     1\tdef f():\n     2\t    return 2\n     3\t\n");
+    }
+
+    @Test
+    void copyToAndCopyFromRoundTripAFileAndATree(@TempDir Path host) throws IOException {
+        assumeTrue(runtime.supports(Capability.FILE_TRANSFER), "backend declares no FILE_TRANSFER capability");
+        String dest = sandboxDir("transfer");
+        Path file = Files.writeString(host.resolve("single.txt"), "single file ✓");
+        Path tree = Files.createDirectories(host.resolve("tree/sub"));
+        Files.writeString(host.resolve("tree/top.txt"), "top");
+        Files.writeString(tree.resolve("deep.txt"), "deep");
+
+        runtime.copyTo(file, dest, false);
+        runtime.copyTo(host.resolve("tree"), dest, true);
+        assertThat(runtime.run("cat " + dest + "/single.txt").content()).isEqualTo("single file ✓");
+        assertThat(runtime.run("cat " + dest + "/tree/sub/deep.txt").content()).isEqualTo("deep");
+        assertThat(runtime.listFiles(dest)).containsExactly("tree/", "single.txt");
+        assertThat(runtime.listFiles(dest + "/tree")).containsExactly("sub/", "top.txt");
+
+        Map<String, String> entries = unzip(runtime.copyFrom(dest + "/tree"));
+        assertThat(entries).containsEntry("top.txt", "top").containsEntry("sub/deep.txt", "deep");
+    }
+
+    @Test
+    void copyToOfAMissingHostPathFailsBeforeSendingAnything(@TempDir Path host) {
+        assumeTrue(runtime.supports(Capability.FILE_TRANSFER), "backend declares no FILE_TRANSFER capability");
+        Path missing = host.resolve("does-not-exist.txt");
+        assertThatThrownBy(() -> runtime.copyTo(missing, "/tmp", false))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasCauseInstanceOf(NoSuchFileException.class)
+                .hasMessageContaining("does-not-exist.txt");
+    }
+
+    @Test
+    void listingAMissingDirectoryIsEmpty() {
+        assumeTrue(runtime.supports(Capability.FILE_TRANSFER), "backend declares no FILE_TRANSFER capability");
+        assertThat(runtime.listFiles("/definitely/not/here")).isEmpty();
+    }
+
+    // -------------------------------------------------------------------- python
+
+    @Test
+    void pythonCellsShareStateAndFollowTheShellsDirectory() {
+        assumeTrue(runtime.supports(Capability.IPYTHON), "backend declares no IPYTHON capability");
+        boolean hasPython = runtime.run("command -v python3 >/dev/null").exitCode() == 0;
+        Observation first = runtime.execute(IPythonRunCellAction.of("x = 20\nx + 22"));
+        if (!hasPython) {
+            assertThat(first).isInstanceOf(ErrorObservation.class);
+            assertThat(first.content()).contains("python3");
+            return;
+        }
+        assertThat(first).isInstanceOf(IPythonRunCellObservation.class);
+        assertThat(first.content()).startsWith("42\n[Jupyter current working directory: ");
+        String dir = sandboxDir("python");
+        runtime.run("cd " + dir);
+        Observation second = runtime.execute(IPythonRunCellAction.of("import os; print(x, os.getcwd())"));
+        assertThat(second.content()).startsWith("20 " + dir + "\n[Jupyter current working directory: " + dir + "]");
+    }
+
+    private static Map<String, String> unzip(Path zip) throws IOException {
+        Map<String, String> entries = new HashMap<>();
+        try (InputStream in = Files.newInputStream(zip); ZipInputStream entriesIn = new ZipInputStream(in)) {
+            ZipEntry entry;
+            while ((entry = entriesIn.getNextEntry()) != null) {
+                if (!entry.isDirectory()) {
+                    entries.put(entry.getName(), new String(entriesIn.readAllBytes(), StandardCharsets.UTF_8));
+                }
+            }
+        } finally {
+            Files.deleteIfExists(zip);
+        }
+        return entries;
     }
 }
