@@ -58,9 +58,10 @@ public final class ImagePreparer {
 
     private static final String PROBE = String.join("\n",
             "if command -v bash >/dev/null 2>&1; then echo \"bash=$(command -v bash)\"; else echo bash=; fi",
-            "if ls /lib/ld-musl-* /lib/libc.musl-* >/dev/null 2>&1; then echo libc=musl;",
-            "elif ls /lib*/ld-linux*.so* /lib/*/ld-linux*.so* /usr/lib*/ld-linux*.so* >/dev/null 2>&1;"
-                    + " then echo libc=glibc; else echo libc=unknown; fi",
+            "libc=unknown",
+            "for f in /lib*/ld-linux*.so* /lib/*/ld-linux*.so* /usr/lib*/ld-linux*.so*; do [ -e \"$f\" ] && libc=glibc; done",
+            "if [ $libc = unknown ]; then for f in /lib/ld-musl-* /lib/libc.musl-*; do [ -e \"$f\" ] && libc=musl; done; fi",
+            "echo libc=$libc",
             "for j in \"${JAVA_HOME:-/nonexistent}/bin/java\" \"$(command -v java 2>/dev/null)\"; do",
             "  if [ -n \"$j\" ] && [ -x \"$j\" ]; then",
             "    echo \"java=$j\"",
@@ -177,15 +178,15 @@ public final class ImagePreparer {
         Map<String, String> probe = probe(baseImage, base.getId(), deadline);
         String bash = probe.getOrDefault("bash", "");
         String libc = probe.getOrDefault("libc", "unknown");
-        if (bash.isEmpty()) {
-            throw new RuntimeStartupException("Image '" + baseImage + "' has no bash, which the sandbox's shell "
-                    + "needs. Use a Debian/Ubuntu-based image (e.g. python:3.12-slim, debian:bookworm-slim) or install "
-                    + "bash in it (apt-get install bash).");
-        }
         if (libc.equals("musl")) {
             throw new RuntimeStartupException("Image '" + baseImage + "' uses musl libc (Alpine?); the action "
                     + "server's Java runtime and terminal library need glibc. Use a Debian/Ubuntu-based image instead "
                     + "(e.g. python:3.12-slim rather than python:3.12-alpine).");
+        }
+        if (bash.isEmpty()) {
+            throw new RuntimeStartupException("Image '" + baseImage + "' has no bash, which the sandbox's shell "
+                    + "needs. Use a Debian/Ubuntu-based image (e.g. python:3.12-slim, debian:bookworm-slim) or install "
+                    + "bash in it (apt-get install bash).");
         }
         Optional<String> baseJava = Optional.ofNullable(probe.get("java"))
                 .filter(j -> javaSpec(probe.get("javaspec")) >= 17);
