@@ -1,0 +1,75 @@
+package dev.agentruntime.bench;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A goal from issue 5, checked against the median ({@link Metric#headline()}) of one metric.
+ *
+ * @param metricId    the metric it applies to
+ * @param description the goal in words, e.g. "Docker echo round trip p50 <= 1 ms"
+ * @param atMost      true: the value must be at most {@code limit} (latency, memory); false: at least (throughput)
+ * @param limit       the bound, in the metric's unit
+ */
+public record Target(String metricId, String description, boolean atMost, double limit) {
+
+    public Target {
+        Objects.requireNonNull(metricId, "metricId");
+        Objects.requireNonNull(description, "description");
+    }
+
+    public static Target atMost(String metricId, double limit, String description) {
+        return new Target(metricId, description, true, limit);
+    }
+
+    public static Target atLeast(String metricId, double limit, String description) {
+        return new Target(metricId, description, false, limit);
+    }
+
+    /** The targets of issue 5 (medians on the 2-core reference machine). */
+    public static final List<Target> ISSUE_5 = List.of(
+            atMost("docker.rtt.echo", 1.0, "echo round trip via the Docker backend's published port, p50 <= 1 ms"),
+            atLeast("docker.rtt.echo.speedup_vs_tc", 30.0, "... and >= 30x faster than execInContainer (same run)"),
+            atMost("local.create.cold", 300, "local create->ready, cold, p50 <= 300 ms"),
+            atMost("docker.create.cold", 600, "Docker create->ready, cold, prepared image, p50 <= 600 ms"),
+            atMost("local.create.pool", 10, "local create->ready from a warm pool, p50 <= 10 ms"),
+            atMost("docker.create.pool", 10, "Docker create->ready from a warm pool, p50 <= 10 ms"),
+            atMost("docker.concurrency.failures", 0, "32 concurrent Docker sandboxes x 20 actions: zero failures"),
+            atMost("docker.rss.idle", 64, "server RSS inside a Docker sandbox, idle, <= 64 MiB"),
+            atMost("docker.rss.after_actions", 96, "server RSS inside a Docker sandbox after 1,000 actions, <= 96 MiB"),
+            atLeast("local.copy.to", 200, "copyTo 100 MiB, local, >= 200 MiB/s"),
+            atLeast("local.copy.from", 200, "copyFrom 100 MiB, local, >= 200 MiB/s"),
+            atLeast("docker.copy.to", 200, "copyTo 100 MiB, Docker, >= 200 MiB/s"),
+            atLeast("docker.copy.from", 200, "copyFrom 100 MiB, Docker, >= 200 MiB/s"));
+
+    /** PASS, MISS, or NOT_RUN when the metric was not measured in this run. */
+    public enum Verdict { PASS, MISS, NOT_RUN }
+
+    /**
+     * The outcome of one target.
+     *
+     * @param measured the metric's median, NaN when not run
+     * @param ratio    measured / limit (NaN when not run or the limit is 0); below 1 is good for an upper bound, above
+     *                 1 for a lower bound
+     */
+    public record Check(Target target, Verdict verdict, double measured, double ratio, String unit) {
+
+        /** "1.25x" or "-" for the table. */
+        public String ratioText() {
+            return Double.isNaN(ratio) ? "-" : Report.number(ratio) + "x";
+        }
+    }
+
+    /** Checks this target against the metrics of a run, keyed by id. */
+    public Check check(Map<String, Metric> metrics) {
+        Metric metric = metrics.get(metricId);
+        if (metric == null) {
+            return new Check(this, Verdict.NOT_RUN, Double.NaN, Double.NaN, "");
+        }
+        double value = metric.headline();
+        boolean pass = atMost ? value <= limit : value >= limit;
+        double ratio = limit == 0 ? Double.NaN : value / limit;
+        return new Check(this, pass ? Verdict.PASS : Verdict.MISS, value, ratio, metric.unit());
+    }
+}
