@@ -14,6 +14,7 @@ import dev.agentruntime.server.files.FileService;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,13 +24,21 @@ final class ActionExecutor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ActionExecutor.class);
 
     private final BashSession shell;
-    private final PythonKernel python;
+    private final Supplier<PythonKernel> pythonFactory;
     private final FileService files;
     private final ReentrantLock lock = new ReentrantLock(true);
+    private final Object pythonLock = new Object();
+    private PythonKernel python; // made on the first cell (most sessions never run one); guarded by pythonLock
+    private boolean closed;      // guarded by pythonLock
 
     ActionExecutor(BashSession shell, PythonKernel python, FileService files) {
+        this(shell, () -> python, files);
+    }
+
+    /** @param python makes the Python kernel on the first {@code run_ipython} action, not before */
+    ActionExecutor(BashSession shell, Supplier<PythonKernel> python, FileService files) {
         this.shell = shell;
-        this.python = python;
+        this.pythonFactory = python;
         this.files = files;
     }
 
@@ -45,7 +54,7 @@ final class ActionExecutor implements AutoCloseable {
                 return shell.execute(run);
             }
             if (action instanceof IPythonRunCellAction cell) {
-                return python.run(cell, shell.cwd()); // the interpreter follows the shell's directory
+                return python().run(cell, shell.cwd()); // the interpreter follows the shell's directory
             }
             if (action instanceof FileReadAction read) {
                 return files.read(read, shell.cwd());
@@ -79,13 +88,33 @@ final class ActionExecutor implements AutoCloseable {
         return value.isTextual() ? value.textValue() : value.toString();
     }
 
+    private PythonKernel python() {
+        synchronized (pythonLock) {
+            if (closed) {
+                throw new IllegalStateException("the server is shutting down");
+            }
+            if (python == null) {
+                python = pythonFactory.get();
+            }
+            return python;
+        }
+    }
+
     boolean ready() {
         return shell.isAlive();
     }
 
+    /** Stops the Python kernel (if one was made) and the shell. May be called from any thread, also mid-action. */
     @Override
     public void close() {
-        python.close();
+        PythonKernel made;
+        synchronized (pythonLock) { // not the action lock: closing must not wait for a running action
+            closed = true;
+            made = python;
+        }
+        if (made != null) {
+            made.close();
+        }
         shell.close();
     }
 }

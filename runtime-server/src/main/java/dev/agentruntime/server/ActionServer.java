@@ -138,11 +138,18 @@ final class ActionServer implements AutoCloseable {
                 options.sessionApiKey().getBytes(StandardCharsets.UTF_8));
     }
 
+    private static final byte[] ALIVE_OK = "{\"status\":\"ok\"}".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] ALIVE_NOT_READY = "{\"status\":\"not initialized\"}".getBytes(StandardCharsets.UTF_8);
+
+    /** Constant bodies, no JSON mapper: readiness probes arrive before the codec is loaded and must not wait for it. */
     private void alive(HttpExchange exchange) throws IOException {
-        ObjectNode body = WireCodec.MAPPER.createObjectNode();
         boolean ok = ready && executor.ready();
-        body.put("status", ok ? "ok" : "not initialized");
-        HttpIo.sendJson(exchange, ok ? 200 : 503, body);
+        byte[] body = ok ? ALIVE_OK : ALIVE_NOT_READY;
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(ok ? 200 : 503, body.length);
+        try (java.io.OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
     }
 
     private void serverInfo(HttpExchange exchange) throws IOException {

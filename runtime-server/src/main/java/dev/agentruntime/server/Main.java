@@ -1,5 +1,11 @@
 package dev.agentruntime.server;
 
+import dev.agentruntime.Action;
+import dev.agentruntime.CmdOutputMetadata;
+import dev.agentruntime.CmdOutputObservation;
+import dev.agentruntime.CmdRunAction;
+import dev.agentruntime.Observation;
+import dev.agentruntime.internal.WireCodec;
 import dev.agentruntime.server.files.FileService;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
@@ -60,7 +66,7 @@ public final class Main {
         env.remove("JAVA_TOOL_OPTIONS");
         BashSession shell = new BashSession(options.workingDir(), env, options.noChangeTimeout(), user.shellCommand(),
                 user.name(), hostname());
-        ActionExecutor executor = new ActionExecutor(shell, new PythonKernel(options.workingDir(), env),
+        ActionExecutor executor = new ActionExecutor(shell, () -> new PythonKernel(options.workingDir(), env),
                 new FileService(options.workingDir()));
         ActionServer server = new ActionServer(options, executor, Endpoints.extra(options));
         CountDownLatch stop = new CountDownLatch(1);
@@ -75,6 +81,7 @@ public final class Main {
         System.out.println(READY_LINE_PREFIX + server.port());
         System.out.flush();
         log.info("ready on port {}", server.port());
+        daemon("agent-runtime-warm-up", Main::warmUp);
 
         if (options.exitOnStdinEof()) {
             daemon("agent-runtime-parent-watch", () -> {
@@ -107,6 +114,23 @@ public final class Main {
         }
         stop.await();
         System.exit(0);
+    }
+
+    /**
+     * Loads and links what the first action needs (the JSON codec, the command splitter, terminal clean-up) once
+     * the server is ready, off the request path: the ready line does not wait for it, and the first action — often a
+     * warm pool's health check — does not pay for it either.
+     */
+    static void warmUp() {
+        try {
+            Action action = WireCodec.decodeAction(WireCodec.parse("{\"action\": \"run\", \"args\": {\"command\": "
+                    + "\"echo x\", \"is_input\": false, \"thought\": \"\", \"blocking\": false}, \"timeout\": 120}"));
+            Observation observation = CmdOutputObservation.of("x", "echo x", CmdOutputMetadata.unknown(), false);
+            WireCodec.toJson(WireCodec.encodeObservation(observation));
+            BashSession.warmUp(((CmdRunAction) action).command());
+        } catch (RuntimeException e) {
+            log.debug("warm-up failed (harmless): {}", e.toString());
+        }
     }
 
     private static void daemon(String name, Runnable body) {
