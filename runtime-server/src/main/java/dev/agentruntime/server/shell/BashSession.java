@@ -100,7 +100,7 @@ public final class BashSession implements AutoCloseable {
 
     /** Starts bash and waits for its first prompt marker. */
     public synchronized void start() {
-        String nonce = HexFormat.of().formatHex(new SecureRandom().generateSeed(8));
+        String nonce = HexFormat.of().formatHex(randomBytes(8));
         transcript = new Transcript(nonce);
         commandFile = scratch.resolve("command");
         // Reads the command file into a variable without forking and evaluates it in the interactive shell.
@@ -147,6 +147,25 @@ public final class BashSession implements AutoCloseable {
         transcript.clear();
         state = State.IDLE;
         log.info("bash started (pid {}) in {}", process.pid(), workDir);
+    }
+
+    /**
+     * Unpredictable bytes for the prompt marker's nonce, straight from the kernel: {@code SecureRandom} would load
+     * and initialise the security providers (a tenth of the server's start-up) for 8 bytes, and its
+     * {@code generateSeed} reads the blocking pool.
+     */
+    static byte[] randomBytes(int count) {
+        try (InputStream in = Files.newInputStream(Path.of("/dev/urandom"))) {
+            byte[] bytes = in.readNBytes(count);
+            if (bytes.length == count) {
+                return bytes;
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("no /dev/urandom ({}), using SecureRandom", e.toString());
+        }
+        byte[] bytes = new byte[count];
+        new SecureRandom().nextBytes(bytes);
+        return bytes;
     }
 
     private String initScript(String nonce) {
