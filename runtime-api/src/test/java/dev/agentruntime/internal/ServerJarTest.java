@@ -46,6 +46,16 @@ class ServerJarTest {
     }
 
     @Test
+    void sha256FollowsAChangedFile() throws IOException {
+        Path file = Files.writeString(tmp.resolve("jar"), "abc");
+        assertThat(ServerJar.sha256(file)).startsWith("ba7816bf");
+        Files.writeString(file, "abcd");
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(0));
+        assertThat(ServerJar.sha256(file)).as("size and modification time changed: digested again")
+                .isEqualTo("88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589");
+    }
+
+    @Test
     void sha256IsHexOfTheContent() throws IOException {
         Path file = Files.writeString(tmp.resolve("abc"), "abc");
         assertThat(ServerJar.sha256(file))
