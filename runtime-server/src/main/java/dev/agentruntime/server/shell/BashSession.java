@@ -216,13 +216,6 @@ public final class BashSession implements AutoCloseable {
         reader.start();
     }
 
-    /** Exercises the pure-Java paths of an action (splitting, terminal clean-up) so their classes are loaded. */
-    public static void warmUp(String command) {
-        BashCommandSplitter.split(command);
-        TerminalText.clean("\u001B[0m" + command + "\r\n");
-        new Transcript("0").append(command);
-    }
-
     /** The shell's current directory, as of the last completed command. */
     public synchronized Path cwd() {
         return Path.of(cwd);
