@@ -7,6 +7,7 @@ import dev.agentruntime.PortRange;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeTimeoutException;
+import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
 import dev.agentruntime.spi.ActionServerClient;
 import dev.agentruntime.spi.ActionServerRuntime;
@@ -109,9 +110,15 @@ public final class LocalRuntime extends ActionServerRuntime {
 
         String key = config.sessionApiKeyOr(RuntimeConfig::randomKey);
         List<String> command = new ArrayList<>();
-        command.add(javaExecutable().toString());
-        command.addAll(local.jvmOptions().orElse(ServerJar.LEAN_JVM_OPTIONS));
-        command.addAll(List.of("-jar", local.serverJar().orElseGet(ServerJar::locate).toString(),
+        Path java = javaExecutable();
+        Path jar = local.serverJar().orElseGet(ServerJar::locate);
+        List<String> jvmOptions = local.jvmOptions().orElse(ServerJar.LEAN_JVM_OPTIONS);
+        command.add(java.toString());
+        command.addAll(jvmOptions);
+        if (local.classDataSharing()) {
+            command.addAll(ServerClassData.of(java, jar, jvmOptions).jvmOptions());
+        }
+        command.addAll(List.of("-jar", jar.toString(),
                 Integer.toString(serverPort), "--working-dir", workspace.toString(), "--bind", "127.0.0.1"));
         ProcessBuilder builder = new ProcessBuilder(command).directory(workspace.toFile()).redirectErrorStream(true);
         Map<String, String> env = builder.environment();

@@ -12,19 +12,23 @@ import java.util.Set;
 
 /**
  * Settings of the local backend. Also reachable as string options: {@code java} (the java executable),
- * {@code server-jar}, {@code jvm-options} (space separated, replace the defaults), {@code inherit-environment}
- * (true/false).
+ * {@code server-jar}, {@code jvm-options} (space separated, replace the defaults), {@code inherit-environment} and
+ * {@code class-data-sharing} (true/false).
  *
  * @param javaExecutable     the java that runs the server; empty means the current JVM's
  * @param serverJar          the server jar; empty means {@code ServerJar.locate()}
  * @param jvmOptions         JVM options for the server; empty means the lean defaults
  * @param inheritEnvironment whether the shell inherits this process's environment (default true, like OpenHands)
+ * @param classDataSharing   whether servers map a class-data archive of the server jar, made once in the background
+ *                           on first use (default true; about half the server JVM's start-up CPU)
  */
 public record LocalRuntimeConfig(Optional<Path> javaExecutable, Optional<Path> serverJar,
-                                 Optional<List<String>> jvmOptions, boolean inheritEnvironment)
+                                 Optional<List<String>> jvmOptions, boolean inheritEnvironment,
+                                 boolean classDataSharing)
         implements BackendConfig {
 
-    public static final Set<String> OPTION_KEYS = Set.of("java", "server-jar", "jvm-options", "inherit-environment");
+    public static final Set<String> OPTION_KEYS = Set.of("java", "server-jar", "jvm-options", "inherit-environment",
+            "class-data-sharing");
 
     public LocalRuntimeConfig {
         javaExecutable = javaExecutable == null ? Optional.empty() : javaExecutable;
@@ -32,8 +36,14 @@ public record LocalRuntimeConfig(Optional<Path> javaExecutable, Optional<Path> s
         jvmOptions = jvmOptions == null ? Optional.empty() : jvmOptions.map(List::copyOf);
     }
 
+    /** The settings before class-data sharing existed; it is on. */
+    public LocalRuntimeConfig(Optional<Path> javaExecutable, Optional<Path> serverJar,
+                              Optional<List<String>> jvmOptions, boolean inheritEnvironment) {
+        this(javaExecutable, serverJar, jvmOptions, inheritEnvironment, true);
+    }
+
     public static LocalRuntimeConfig defaults() {
-        return new LocalRuntimeConfig(Optional.empty(), Optional.empty(), Optional.empty(), true);
+        return new LocalRuntimeConfig(Optional.empty(), Optional.empty(), Optional.empty(), true, true);
     }
 
     /** The typed config of a {@link RuntimeConfig}: its backend config if it is ours, else its options converted. */
@@ -50,26 +60,36 @@ public record LocalRuntimeConfig(Optional<Path> javaExecutable, Optional<Path> s
 
     static LocalRuntimeConfig fromOptions(Map<String, String> options, RuntimeConfig config) {
         config.requireKnownOptions(OPTION_KEYS);
-        String inherit = options.getOrDefault("inherit-environment", "true");
-        if (!inherit.equals("true") && !inherit.equals("false")) {
-            throw new InvalidConfigException("Option inherit-environment must be true or false, was '" + inherit + "'");
-        }
         return new LocalRuntimeConfig(
                 Optional.ofNullable(options.get("java")).map(Path::of),
                 Optional.ofNullable(options.get("server-jar")).map(Path::of),
                 Optional.ofNullable(options.get("jvm-options")).map(v -> Arrays.asList(v.trim().split("\\s+"))),
-                Boolean.parseBoolean(inherit));
+                flag(options, "inherit-environment"), flag(options, "class-data-sharing"));
+    }
+
+    private static boolean flag(Map<String, String> options, String key) {
+        String value = options.getOrDefault(key, "true");
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new InvalidConfigException("Option " + key + " must be true or false, was '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
     }
 
     public LocalRuntimeConfig withJvmOptions(List<String> options) {
-        return new LocalRuntimeConfig(javaExecutable, serverJar, Optional.of(options), inheritEnvironment);
+        return new LocalRuntimeConfig(javaExecutable, serverJar, Optional.of(options), inheritEnvironment,
+                classDataSharing);
     }
 
     public LocalRuntimeConfig withServerJar(Path jar) {
-        return new LocalRuntimeConfig(javaExecutable, Optional.of(jar), jvmOptions, inheritEnvironment);
+        return new LocalRuntimeConfig(javaExecutable, Optional.of(jar), jvmOptions, inheritEnvironment,
+                classDataSharing);
     }
 
     public LocalRuntimeConfig withInheritEnvironment(boolean value) {
-        return new LocalRuntimeConfig(javaExecutable, serverJar, jvmOptions, value);
+        return new LocalRuntimeConfig(javaExecutable, serverJar, jvmOptions, value, classDataSharing);
+    }
+
+    public LocalRuntimeConfig withClassDataSharing(boolean value) {
+        return new LocalRuntimeConfig(javaExecutable, serverJar, jvmOptions, inheritEnvironment, value);
     }
 }

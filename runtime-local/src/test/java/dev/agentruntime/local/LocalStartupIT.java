@@ -1,0 +1,49 @@
+package dev.agentruntime.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.agentruntime.Runtime;
+import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.RuntimeFactory;
+import dev.agentruntime.internal.ServerClassData;
+import dev.agentruntime.internal.ServerJar;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What makes a local sandbox start fast: the class-data archive. */
+class LocalStartupIT {
+
+    @Test
+    void theFirstStartMakesAClassDataArchiveThatLaterServersMap(@TempDir Path dir) throws Exception {
+        Path jar = Files.copy(ServerJar.locate(), dir.resolve("runtime-server-copy.jar"));
+        RuntimeConfig config = RuntimeConfig.builder().type("local")
+                .backendConfig(LocalRuntimeConfig.defaults().withServerJar(jar)).build();
+        ServerClassData archive = ServerClassData.of(Path.of(System.getProperty("java.home"), "bin", "java"), jar,
+                ServerJar.LEAN_JVM_OPTIONS);
+        assertThat(archive.archive().getParent()).as("next to the server jar").isEqualTo(dir);
+
+        try (Runtime first = RuntimeFactory.connect(config)) {
+            assertThat(serverArguments(first)).noneMatch(a -> a.startsWith("-XX:SharedArchiveFile"));
+        }
+        assertThat(archive.awaitArchive(Duration.ofMinutes(2))).as("archive made by the background training").isTrue();
+
+        try (Runtime later = RuntimeFactory.connect(config)) {
+            assertThat(serverArguments(later)).contains("-XX:SharedArchiveFile=" + archive.archive());
+            assertThat(later.run("echo mapped").content()).isEqualTo("mapped");
+        }
+        try (Runtime off = RuntimeFactory.connect(config.toBuilder()
+                .backendConfig(LocalRuntimeConfig.defaults().withServerJar(jar).withClassDataSharing(false)).build())) {
+            assertThat(serverArguments(off)).noneMatch(a -> a.startsWith("-XX:SharedArchiveFile"));
+        }
+    }
+
+    /** The server's JVM arguments: the shell's parent process is the server. */
+    private static List<String> serverArguments(Runtime runtime) {
+        long server = Long.parseLong(runtime.run("echo $PPID").content().strip());
+        return ProcessHandle.of(server).flatMap(p -> p.info().arguments()).map(List::of).orElseThrow();
+    }
+}
