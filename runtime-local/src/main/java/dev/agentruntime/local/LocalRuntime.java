@@ -136,6 +136,9 @@ public final class LocalRuntime extends ActionServerRuntime {
         env.put("SESSION_API_KEY", key);
         env.put("NO_CHANGE_TIMEOUT_SECONDS", Double.toString(config.noChangeTimeout().toMillis() / 1000.0));
         env.put("AGENT_RUNTIME_EXIT_ON_STDIN_EOF", "1");
+        if (!local.sourceBashrc()) {
+            env.put("AGENT_RUNTIME_SOURCE_BASHRC", "false");
+        }
         env.put("APP_PORT_1", Integer.toString(ports.get(1).port()));
         env.put("APP_PORT_2", Integer.toString(ports.get(2).port()));
         env.put("OPENHANDS_SESSION_ID", id());

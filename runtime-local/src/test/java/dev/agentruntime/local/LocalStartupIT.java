@@ -7,6 +7,7 @@ import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeFactory;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,7 +15,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What makes a local sandbox start fast: the class-data archive. */
+/** What makes a local sandbox start fast: the class-data archive, and skipping a slow ~/.bashrc on request. */
 class LocalStartupIT {
 
     @Test
@@ -38,6 +39,21 @@ class LocalStartupIT {
         try (Runtime off = RuntimeFactory.connect(config.toBuilder()
                 .backendConfig(LocalRuntimeConfig.defaults().withServerJar(jar).withClassDataSharing(false)).build())) {
             assertThat(serverArguments(off)).noneMatch(a -> a.startsWith("-XX:SharedArchiveFile"));
+        }
+    }
+
+    @Test
+    void theShellSourcesBashrcUnlessToldNotTo(@TempDir Path home) throws IOException {
+        Files.writeString(home.resolve(".bashrc"), "export FROM_BASHRC=sourced\n");
+        RuntimeConfig config = RuntimeConfig.builder().type("local").env("HOME", home.toString()).build();
+        try (Runtime sourced = RuntimeFactory.connect(config)) {
+            assertThat(sourced.run("echo \"[$FROM_BASHRC]\"").content()).isEqualTo("[sourced]");
+        }
+        RuntimeConfig skipping = config.toBuilder().option("source-bashrc", "false").build();
+        try (Runtime skipped = RuntimeFactory.connect(skipping)) {
+            assertThat(skipped.run("echo \"[$FROM_BASHRC]\"").content()).isEqualTo("[]");
+            assertThat(skipped.run("echo \"[$AGENT_RUNTIME_SOURCE_BASHRC]\"").content())
+                    .as("the switch is the server's, not the shell's").isEqualTo("[]");
         }
     }
 

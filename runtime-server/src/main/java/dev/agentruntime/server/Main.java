@@ -59,8 +59,10 @@ public final class Main {
         env.remove("SESSION_API_KEY"); // the key guards the server; commands in the sandbox must not read it
         env.remove("AGENT_RUNTIME_EXIT_ON_STDIN_EOF");
         env.remove("JAVA_TOOL_OPTIONS");
+        // AGENT_RUNTIME_SOURCE_BASHRC=false: skip ~/.bashrc (OpenHands sources it; a pyenv/nvm one costs 100s of ms)
+        boolean sourceBashrc = !"false".equalsIgnoreCase(env.remove("AGENT_RUNTIME_SOURCE_BASHRC"));
         BashSession shell = new BashSession(options.workingDir(), env, options.noChangeTimeout(), user.shellCommand(),
-                user.name(), hostname());
+                user.name(), hostname(), sourceBashrc);
         ActionExecutor executor = new ActionExecutor(shell, () -> new PythonKernel(options.workingDir(), env),
                 new FileService(options.workingDir()));
         ActionServer server = new ActionServer(options, executor, Endpoints.extra(options));

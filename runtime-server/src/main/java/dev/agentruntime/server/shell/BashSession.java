@@ -59,6 +59,7 @@ public final class BashSession implements AutoCloseable {
     private final String username;
     private final String hostname;
     private final Path scratch;
+    private final boolean sourceBashrc;
 
     private PtyProcess process;
     private OutputStream terminal;
@@ -83,6 +84,13 @@ public final class BashSession implements AutoCloseable {
      */
     public BashSession(Path workDir, Map<String, String> environment, Duration noChangeTimeout,
                        List<String> shellCommand, String username, String hostname) {
+        this(workDir, environment, noChangeTimeout, shellCommand, username, hostname, true);
+    }
+
+    /** @param sourceBashrc whether the shell sources {@code ~/.bashrc} as it starts (OpenHands does) */
+    public BashSession(Path workDir, Map<String, String> environment, Duration noChangeTimeout,
+                       List<String> shellCommand, String username, String hostname, boolean sourceBashrc) {
+        this.sourceBashrc = sourceBashrc;
         this.workDir = workDir.toAbsolutePath().normalize();
         this.environment = new LinkedHashMap<>(environment);
         this.noChangeTimeout = noChangeTimeout;
@@ -171,7 +179,7 @@ public final class BashSession implements AutoCloseable {
     private String initScript(String nonce) {
         return String.join("\n",
                 "# agent-runtime: interactive shell set-up (generated)",
-                "[ -f ~/.bashrc ] && . ~/.bashrc >/dev/null 2>&1",
+                sourceBashrc ? "[ -f ~/.bashrc ] && . ~/.bashrc >/dev/null 2>&1" : "# ~/.bashrc not sourced",
                 "set +H",                    // no history expansion: '!' in commands is literal
                 "stty -onlcr 2>/dev/null",   // plain \\n line endings, like a captured pane
                 "PS1=''; PS2=''",
