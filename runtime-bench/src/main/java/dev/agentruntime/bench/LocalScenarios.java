@@ -4,10 +4,15 @@ import dev.agentruntime.Runtime;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeFactory;
 import dev.agentruntime.WarmPool;
+import dev.agentruntime.internal.ServerClassData;
+import dev.agentruntime.internal.ServerJar;
+import dev.agentruntime.local.LocalRuntimeConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -32,7 +37,14 @@ final class LocalScenarios {
             guard("local.rtt", this::roundTrips);
         }
         if (o.runs("local.create")) {
-            guard("local.create", this::coldStarts);
+            guard("local.create", () -> {
+                try {
+                    coldStarts();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            });
         }
         if (o.runs("local.pool")) {
             guard("local.pool", this::pooledStarts);
@@ -71,19 +83,37 @@ final class LocalScenarios {
         }
     }
 
-    private void coldStarts() {
+    /** The defaults, then without sourcing ~/.bashrc, then without class-data sharing; interleaved. */
+    private void coldStarts() throws InterruptedException {
         int starts = bench.options.starts();
-        bench.log("  1 untimed start (server jar extraction, class-data archive), then %d timed", starts);
+        bench.log("  1 untimed start (server jar extraction), the class-data archive, then %d timed per variant",
+                starts);
         RuntimeFactory.connect(config()).close();
-        List<Double> samples = new ArrayList<>();
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ServerClassData cds = ServerClassData.of(java, ServerJar.locate(), ServerJar.LEAN_JVM_OPTIONS);
+        boolean archived = cds.awaitArchive(Duration.ofMinutes(3));
+        LocalRuntimeConfig defaults = LocalRuntimeConfig.defaults();
+        Map<String, RuntimeConfig> variants = new LinkedHashMap<>();
+        variants.put("cold", config());
+        variants.put("cold_no_bashrc", config().toBuilder().backendConfig(defaults.withSourceBashrc(false)).build());
+        variants.put("cold_no_cds", config().toBuilder().backendConfig(defaults.withClassDataSharing(false)).build());
+        Map<String, List<Double>> samples = new LinkedHashMap<>();
         for (int i = 0; i < starts; i++) {
-            long start = System.nanoTime();
-            Runtime sandbox = RuntimeFactory.connect(config());
-            samples.add(Bench.ms(System.nanoTime() - start));
-            sandbox.close();
+            for (Map.Entry<String, RuntimeConfig> variant : variants.entrySet()) {
+                long start = System.nanoTime();
+                Runtime sandbox = RuntimeFactory.connect(variant.getValue());
+                samples.computeIfAbsent(variant.getKey(), k -> new ArrayList<>())
+                        .add(Bench.ms(System.nanoTime() - start));
+                sandbox.close();
+            }
         }
-        bench.add("local.create.cold", "create->ready, cold, local", "ms", Stats.of(samples),
-                "RuntimeFactory.connect: JVM start, bash with ~/.bashrc, ready line");
+        String cdsNote = archived ? "class-data archive" : "NO class-data archive (training did not finish)";
+        bench.add("local.create.cold", "create->ready, cold, local", "ms", Stats.of(samples.get("cold")),
+                "defaults: " + cdsNote + ", ~/.bashrc sourced");
+        bench.add("local.create.cold_no_bashrc", "create->ready, cold, local, source-bashrc=false", "ms",
+                Stats.of(samples.get("cold_no_bashrc")), cdsNote + ", ~/.bashrc not sourced");
+        bench.add("local.create.cold_no_cds", "create->ready, cold, local, class-data-sharing=false", "ms",
+                Stats.of(samples.get("cold_no_cds")), "no archive, ~/.bashrc sourced");
     }
 
     private void pooledStarts() {
@@ -93,9 +123,11 @@ final class LocalScenarios {
         try (WarmPool pool = WarmPool.builder().targetPerConfig(2).build()) {
             pool.prewarm(config);
             for (int i = 0; i < starts; i++) {
-                if (!pool.awaitIdle(config, 1, Duration.ofMinutes(2))) {
-                    throw new IllegalStateException("the warm pool had no idle local sandbox after 2 minutes");
+                // a full, settled pool: what a pool is for (an acquire while it refills competes for the CPU)
+                if (!pool.awaitIdle(config, 2, Duration.ofMinutes(2))) {
+                    throw new IllegalStateException("the warm pool was not refilled (2 idle local sandboxes) after 2 minutes");
                 }
+                Bench.sleep(1000);
                 long start = System.nanoTime();
                 Runtime sandbox = pool.acquire(config);
                 samples.add(Bench.ms(System.nanoTime() - start));
@@ -106,7 +138,7 @@ final class LocalScenarios {
             throw new IllegalStateException(e);
         }
         bench.add("local.create.pool", "create->ready from a WarmPool, local", "ms", Stats.of(samples),
-                "WarmPool.acquire incl. its health check (`true`)");
+                "WarmPool.acquire incl. its health check (`true`), pool of 2 full and settled");
     }
 
     private void memory() {

@@ -1,13 +1,14 @@
 package dev.agentruntime.bench;
 
+import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,17 +36,27 @@ final class ServerStartup {
     void run() {
         bench.log("[server.startup]");
         Path jar = ServerJar.locate();
-        Path home = scratch.resolve("empty-home");
-        try {
-            Files.createDirectories(home);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
         List<Variant> variants = new ArrayList<>();
         variants.add(new Variant("jvm_defaults", "JVM defaults", List.of(), Map.of()));
         variants.add(new Variant("lean", "ServerJar.LEAN_JVM_OPTIONS", ServerJar.LEAN_JVM_OPTIONS, Map.of()));
-        variants.add(new Variant("lean_no_bashrc", "LEAN_JVM_OPTIONS, HOME without .bashrc",
-                ServerJar.LEAN_JVM_OPTIONS, Map.of("HOME", home.toString())));
+        variants.add(new Variant("lean_no_bashrc", "LEAN_JVM_OPTIONS, no ~/.bashrc",
+                ServerJar.LEAN_JVM_OPTIONS, Map.of("AGENT_RUNTIME_SOURCE_BASHRC", "false")));
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ServerClassData cds = ServerClassData.of(java, jar, ServerJar.LEAN_JVM_OPTIONS);
+        cds.jvmOptions(); // starts the training when there is no archive yet
+        try {
+            if (cds.awaitArchive(Duration.ofMinutes(3))) {
+                List<String> withArchive = new ArrayList<>(ServerJar.LEAN_JVM_OPTIONS);
+                withArchive.addAll(cds.jvmOptions());
+                variants.add(new Variant("lean_cds", "LEAN_JVM_OPTIONS + class-data archive", withArchive, Map.of()));
+                variants.add(new Variant("lean_cds_no_bashrc", "LEAN_JVM_OPTIONS + class-data archive, no ~/.bashrc",
+                        withArchive, Map.of("AGENT_RUNTIME_SOURCE_BASHRC", "false")));
+            } else {
+                bench.log("  no class-data archive after 3 minutes: CDS variants skipped");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (Variant variant : variants) {
             try {
                 measure(jar, variant);
@@ -67,8 +78,7 @@ final class ServerStartup {
             rss.add(result[1]);
         }
         bench.add("server.startup." + variant.id(), "server jar: JVM start -> ready line, " + variant.label(), "ms",
-                Stats.of(times), String.join(" ", variant.jvmOptions()).replace("-Dsun.net.httpserver.nodelay=true", "")
-                        .strip());
+                Stats.of(times), "process start to the ready line on stdout");
         bench.add("server.rss." + variant.id(), "server jar: RSS at ready, " + variant.label(), "MiB", Stats.of(rss),
                 "host process, /proc/<pid>/status VmRSS");
     }
