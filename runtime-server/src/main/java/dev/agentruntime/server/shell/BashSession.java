@@ -393,11 +393,18 @@ public final class BashSession implements AutoCloseable {
         return raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
     }
 
-    /** Removes the echo of our injected line (the terminal echoes what we type). */
+    /**
+     * Removes the echo of our injected line (the terminal echoes what we type). It is nearly always at the very
+     * start: then one copy of the output instead of three.
+     */
     private String stripEcho(String raw) {
         String echo = injectLine + "\n";
+        if (raw.startsWith(echo)) {
+            return raw.substring(echo.length());
+        }
         int at = raw.indexOf(echo);
-        return at < 0 ? raw : raw.substring(0, at) + raw.substring(at + echo.length());
+        return at < 0 ? raw : new StringBuilder(raw.length() - echo.length()).append(raw, 0, at)
+                .append(raw, at + echo.length(), raw.length()).toString();
     }
 
     /** OpenHands' post-processing: terminal text, the echoed input removed, surrounding whitespace stripped. */

@@ -37,17 +37,20 @@ final class TerminalText {
         return out.toString();
     }
 
-    /** "50%\r100%" shows as "100%"; a trailing "\r" (CRLF endings) is dropped. */
+    /**
+     * "50%\r100%" shows as "100%"; trailing "\r"s (CRLF endings) are dropped. One backward scan: trimming the
+     * trailing carriage returns one substring at a time was quadratic in their number.
+     */
     private static String resolveCarriageReturns(String line) {
         int cr = line.lastIndexOf('\r');
         if (cr < 0) {
             return line;
         }
-        String trimmed = line;
-        while (trimmed.endsWith("\r")) {
-            trimmed = trimmed.substring(0, trimmed.length() - 1);
+        int end = line.length();
+        while (end > 0 && line.charAt(end - 1) == '\r') {
+            end--;
         }
-        int last = trimmed.lastIndexOf('\r');
-        return last < 0 ? trimmed : trimmed.substring(last + 1);
+        int last = line.lastIndexOf('\r', end - 1);
+        return line.substring(last + 1, end);
     }
 }

@@ -47,7 +47,9 @@ final class Transcript {
             if (marker == null) {
                 findMarker();
             }
-            if (marker == null && text.length() > MAX_CHARS) {
+            if (text.length() > MAX_CHARS) {
+                // Also once a marker arrived: what follows it (a background job still writing, no action
+                // waiting to reset the transcript) must not grow without bound either.
                 dropMiddle();
             }
             changed.signalAll();
