@@ -708,7 +708,12 @@ public final class DockerRuntime extends ActionServerRuntime {
                     client.unpauseContainerCmd(id).exec();
                 } else {
                     startWithOutput(client, deadline);
-                    awaitReadyLine(output, deadline);
+                    ContainerOutput current = output;
+                    awaitReadyLine(current, deadline);
+                    if (!docker.forwardLogs()) {
+                        current.close();
+                        expectReadyLine = false;
+                    }
                 }
             } catch (NotFoundException e) {
                 throw new RuntimeDisconnectedException("Sandbox " + id() + ": container " + containerName

@@ -276,7 +276,7 @@ class DockerLifecycleIT {
     }
 
     @Test
-    void aServerThatCannotStartReportsItsExitCodeAndLastLogLines() {
+    void aServerThatCannotStartReportsItsExitCodeAndLastLogLines() throws Exception {
         String session = session();
         // the server refuses a malformed idle timeout and exits with status 2
         DockerRuntime runtime = new DockerRuntime(config(session, debian().idleTimeout(Duration.ZERO)
@@ -287,7 +287,7 @@ class DockerLifecycleIT {
                 .hasMessageContaining("Last output lines")
                 .hasMessageContaining("AGENT_RUNTIME_IDLE_TIMEOUT_SECONDS must be a number of seconds");
         runtime.close();
-        assertThat(docker.countSession(session)).isZero();
+        assertThat(docker.awaitNoSession(session, Duration.ofSeconds(10))).as("nothing left behind").isTrue();
     }
 
     @Test
