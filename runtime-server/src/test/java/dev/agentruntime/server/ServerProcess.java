@@ -50,10 +50,11 @@ final class ServerProcess implements AutoCloseable {
     private final String sessionKey;
     private final int port;
     private final HttpClient http;
-    private final Deque<String> log = new ArrayDeque<>();
+    private final Deque<String> log;
 
     private ServerProcess(Process process, Path workingDir, boolean ownsWorkingDir, String sessionKey, int port,
-                          HttpClient http) {
+                          HttpClient http, Deque<String> log) {
+        this.log = log;
         this.process = process;
         this.workingDir = workingDir;
         this.ownsWorkingDir = ownsWorkingDir;
@@ -108,10 +109,7 @@ final class ServerProcess implements AutoCloseable {
         }
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
-        ServerProcess server = new ServerProcess(process, workingDir, ownsWorkingDir, env.get("SESSION_API_KEY"),
-                port, http);
-        server.log.addAll(log);
-        return server;
+        return new ServerProcess(process, workingDir, ownsWorkingDir, env.get("SESSION_API_KEY"), port, http, log);
     }
 
     private static void pump(InputStream in, String name, Deque<String> log, CompletableFuture<Integer> ready) {
