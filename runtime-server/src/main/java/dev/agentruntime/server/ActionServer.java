@@ -55,7 +55,9 @@ final class ActionServer implements AutoCloseable {
         this.options = options;
         this.executor = executor;
         AtomicInteger count = new AtomicInteger();
-        this.threads = Executors.newFixedThreadPool(8, r -> {
+        // Cached, not fixed: actions queue on the executor's lock while holding a request thread, and /alive must
+        // still be answered when many clients wait.
+        this.threads = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "agent-runtime-http-" + count.incrementAndGet());
             t.setDaemon(true);
             return t;

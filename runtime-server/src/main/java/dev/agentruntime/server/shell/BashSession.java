@@ -208,6 +208,15 @@ public final class BashSession implements AutoCloseable {
 
     /** Runs one action with OpenHands' semantics; never throws for bad commands, only for a broken shell. */
     public synchronized Observation execute(CmdRunAction action) {
+        long started = System.nanoTime();
+        Observation observation = executeTimed(action);
+        if (log.isDebugEnabled()) {
+            log.debug("run {} µs: {}", (System.nanoTime() - started) / 1000, action.command());
+        }
+        return observation;
+    }
+
+    private Observation executeTimed(CmdRunAction action) {
         if (action.isStatic()) {
             return StaticShell.run(action, action.cwd() != null ? action.cwd() : cwd, environment, shellCommand);
         }
