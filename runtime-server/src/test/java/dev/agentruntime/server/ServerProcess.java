@@ -3,6 +3,7 @@ package dev.agentruntime.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.agentruntime.internal.ServerJar;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -79,7 +80,11 @@ final class ServerProcess implements AutoCloseable {
                     + " (run through failsafe: mvn verify -pl runtime-server), was " + jar);
         }
         String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder builder = new ProcessBuilder(java, "-jar", jar, "0", "--working-dir", workingDir.toString());
+        // launched like the local backend launches it (ServerJar.LEAN_JVM_OPTIONS), so timings mean the same
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(ServerJar.LEAN_JVM_OPTIONS);
+        command.addAll(List.of("-jar", jar, "0", "--working-dir", workingDir.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().remove("SESSION_API_KEY");
         builder.environment().remove("NO_CHANGE_TIMEOUT_SECONDS");
         builder.environment().remove("AGENT_RUNTIME_IDLE_TIMEOUT_SECONDS");
