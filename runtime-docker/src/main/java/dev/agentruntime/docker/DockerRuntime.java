@@ -273,15 +273,15 @@ public final class DockerRuntime extends ActionServerRuntime {
                 readPorts(client);
                 return;
             } catch (DockerException e) {
-                if (!portClash(e) || attempt >= START_ATTEMPTS) {
+                // Daemon-assigned ports were already retried by startWithOutput; fixed ports need new leases and so
+                // a new container.
+                if (!fixedPorts || !portClash(e) || attempt >= START_ATTEMPTS) {
                     throw new RuntimeStartupException("Starting container " + containerName + " failed: "
                             + e.getMessage() + ". " + describeFailure(), e);
                 }
-                log.info("sandbox {}: host port taken at start ({}), retrying", id(), e.getMessage());
-                if (fixedPorts) {
-                    removeContainer(client);
-                    releaseLeases();
-                }
+                log.info("sandbox {}: host port taken at start ({}), retrying with other ports", id(), e.getMessage());
+                removeContainer(client);
+                releaseLeases();
             }
         }
     }
@@ -708,7 +708,12 @@ public final class DockerRuntime extends ActionServerRuntime {
                     client.unpauseContainerCmd(id).exec();
                 } else {
                     startWithOutput(client, deadline);
-                    awaitReadyLine(output, deadline);
+                    ContainerOutput current = output;
+                    awaitReadyLine(current, deadline);
+                    if (!docker.forwardLogs()) {
+                        current.close();
+                        expectReadyLine = false;
+                    }
                 }
             } catch (NotFoundException e) {
                 throw new RuntimeDisconnectedException("Sandbox " + id() + ": container " + containerName

@@ -4,10 +4,12 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Image;
 import dev.agentruntime.BackendException;
 import dev.agentruntime.docker.internal.DockerClients;
 import dev.agentruntime.docker.internal.ImagePreparer;
 import dev.agentruntime.docker.internal.Labels;
+import dev.agentruntime.internal.ServerJar;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +20,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Housekeeping for Docker sandboxes, without a {@link DockerRuntime}: list them, delete one by session id, reap
- * those whose owning process is gone, prepare a sandbox image ahead of time. Containers are always selected by our
+ * those whose owning process is gone, prepare a sandbox image ahead of time, prune images of old server versions. Containers are always selected by our
  * labels ({@code dev.agentruntime.managed-by=agent-runtime}, the session id), never by name alone.
  *
  * <pre>{@code
@@ -126,6 +128,43 @@ public final class DockerSandboxes {
             return new ImagePreparer(handle.client(), message -> log.info("{}", message))
                     .prepare(config.image(), config.pullPolicy(), Instant.now().plusSeconds(600));
         }
+    }
+
+    /**
+     * Removes sandbox images built for another version of the action server (left behind by library upgrades) and
+     * not used by any container. Images for the current server are kept: they are the cache.
+     *
+     * @return the removed image references
+     */
+    public static List<String> pruneImages() {
+        return pruneImages(DockerRuntimeConfig.defaults());
+    }
+
+    /** Like {@link #pruneImages()} on the daemon {@code connection} points at. */
+    public static List<String> pruneImages(DockerRuntimeConfig connection) {
+        String current = ServerJar.sha256(ServerJar.locate());
+        List<String> removed = new ArrayList<>();
+        try (DockerClients.Handle handle = DockerClients.open(connection)) {
+            for (Image image : handle.client().listImagesCmd().withLabelFilter(Map.of(Labels.MANAGED_BY,
+                    Labels.MANAGED_BY_VALUE, Labels.ROLE, Labels.ROLE_IMAGE)).exec()) {
+                Map<String, String> labels = image.getLabels() == null ? Map.of() : image.getLabels();
+                if (current.equals(labels.get(Labels.SERVER_SHA256))) {
+                    continue;
+                }
+                String ref = image.getRepoTags() != null && image.getRepoTags().length > 0 ? image.getRepoTags()[0]
+                        : image.getId();
+                try {
+                    handle.client().removeImageCmd(image.getId()).withForce(false).exec();
+                    removed.add(ref);
+                } catch (NotFoundException | ConflictException e) {
+                    log.debug("keeping image {}: {}", ref, e.getMessage()); // in use, or gone already
+                }
+            }
+        }
+        if (!removed.isEmpty()) {
+            log.info("pruned {} sandbox image(s) of other server versions: {}", removed.size(), removed);
+        }
+        return removed;
     }
 
     private static List<Container> managed(DockerClient client, String role) {

@@ -1,6 +1,7 @@
 package dev.agentruntime.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.dockerjava.api.model.DeviceRequest;
 import com.github.dockerjava.api.model.HostConfig;
@@ -104,6 +105,22 @@ class DockerHousekeepingIT {
         });
         assertThat(DockerSandboxes.delete(labelled)).isTrue();
         assertThat(docker.inspect(id)).isEmpty();
+    }
+
+    @Test
+    void pruneRemovesSandboxImagesOfOtherServerVersionsOnly() {
+        String stale = TestBaseImages.build(docker, "LABEL " + Labels.MANAGED_BY + "=agent-runtime " + Labels.ROLE
+                + "=image " + Labels.SERVER_SHA256 + "=an-older-server", null);
+        try {
+            SandboxImage current = DockerSandboxes.prepareImage(DockerRuntimeConfig.builder().image(TestImages.DEBIAN)
+                    .pullPolicy(PullPolicy.NEVER).build());
+            assertThat(DockerSandboxes.pruneImages()).contains(stale);
+            assertThatThrownBy(() -> docker.client().inspectImageCmd(stale).exec())
+                    .isInstanceOf(com.github.dockerjava.api.exception.NotFoundException.class);
+            assertThat(docker.client().inspectImageCmd(current.name()).exec().getId()).isNotBlank();
+        } finally {
+            TestBaseImages.remove(docker, stale);
+        }
     }
 
     @Test

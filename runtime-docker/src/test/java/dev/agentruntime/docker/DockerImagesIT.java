@@ -72,7 +72,7 @@ class DockerImagesIT {
     }
 
     @Test
-    void aBaseImageWithJava17OrNewerNeedsNoBundledRuntime() {
+    void aBaseImageWithJava17OrNewerNeedsNoBundledRuntime() throws Exception {
         Path jre = JreLinker.defaults().linkedRuntime();
         String base = TestBaseImages.build(docker, "COPY dir /usr/local/java\nENV JAVA_HOME=/usr/local/java "
                 + "PATH=/usr/local/java/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", jre);
@@ -80,12 +80,15 @@ class DockerImagesIT {
             SandboxImage image = DockerSandboxes.prepareImage(config(base));
             assertThat(image.jreBundled()).isFalse();
             assertThat(image.javaPath()).isEqualTo("/usr/local/java/bin/java");
+            String id;
             try (DockerRuntime sandbox = new DockerRuntime(RuntimeConfig.builder().type("docker")
                     .backendConfig(config(base)).build())) {
                 sandbox.connect();
+                id = sandbox.containerId().orElseThrow();
                 assertThat(sandbox.run("ls /opt/agent-runtime").content()).contains("runtime-server.jar")
                         .doesNotContain("jre");
             }
+            assertThat(docker.awaitGone(id, Duration.ofSeconds(10))).isTrue(); // so its image can be removed
         } finally {
             TestBaseImages.remove(docker, base);
         }

@@ -174,4 +174,16 @@ class DockerRuntimeConfigTest {
                 .hasMessageContaining("Unknown option(s) [gpu]").hasMessageContaining("gpus");
         assertThat(List.copyOf(DockerRuntimeConfig.OPTION_KEYS)).contains("gpus");
     }
+
+    @Test
+    void anUnreachableDaemonIsReportedWithItsEndpoint() {
+        RuntimeConfig config = RuntimeConfig.builder().type("docker").backendConfig(DockerRuntimeConfig.builder()
+                .dockerHost(URI.create("unix:///nonexistent/agent-runtime-test.sock")).build()).build();
+        DockerRuntime runtime = new DockerRuntime(config);
+        assertThatThrownBy(runtime::connect).isInstanceOf(dev.agentruntime.RuntimeUnavailableException.class)
+                .hasMessageContaining("unix:///nonexistent/agent-runtime-test.sock")
+                .hasMessageContaining("Is dockerd running");
+        runtime.close();
+        assertThat(runtime.status()).isEqualTo(dev.agentruntime.RuntimeStatus.CLOSED);
+    }
 }

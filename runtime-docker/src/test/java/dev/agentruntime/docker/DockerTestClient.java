@@ -46,6 +46,18 @@ final class DockerTestClient implements AutoCloseable {
                 .exec().size();
     }
 
+    /** Waits (condition with a deadline) until no container carries the session's label. */
+    boolean awaitNoSession(String sessionId, Duration timeout) throws InterruptedException {
+        Instant deadline = Instant.now().plus(timeout);
+        while (countSession(sessionId) > 0) {
+            if (Instant.now().isAfter(deadline)) {
+                return false;
+            }
+            Thread.sleep(100); // the daemon finishes an auto-removal asynchronously; bounded by the deadline
+        }
+        return true;
+    }
+
     void removeQuietly(String idOrName) {
         try {
             client().removeContainerCmd(idOrName).withForce(true).exec();

@@ -36,6 +36,7 @@ final class ActionServer implements AutoCloseable {
     private final Map<String, Endpoint> endpoints;
     private final long startNanos = System.nanoTime();
     private final AtomicLong lastRequestNanos = new AtomicLong(System.nanoTime());
+    private final AtomicInteger requestsInFlight = new AtomicInteger();
     private final AtomicLong lastActionNanos = new AtomicLong(System.nanoTime());
     private final ExecutorService threads;
     private HttpServer http;
@@ -86,13 +87,27 @@ final class ActionServer implements AutoCloseable {
         ready = true;
     }
 
-    /** Nanos since the last request of any kind (for the idle exit). */
+    /** Nanos since the last request of any kind ended; 0 while one is being answered (for the idle exit). */
     long idleNanos() {
+        if (requestsInFlight.get() > 0) {
+            return 0;
+        }
         return System.nanoTime() - lastRequestNanos.get();
     }
 
     private void route(HttpExchange exchange) {
+        requestsInFlight.incrementAndGet();
         lastRequestNanos.set(System.nanoTime());
+        try {
+            answer(exchange);
+        } finally {
+            // a command may run for longer than the idle timeout: idleness counts from the end of the last request
+            lastRequestNanos.set(System.nanoTime());
+            requestsInFlight.decrementAndGet();
+        }
+    }
+
+    private void answer(HttpExchange exchange) {
         String path = exchange.getRequestURI().getPath();
         try (exchange) {
             try {

@@ -26,7 +26,16 @@ record ServerOptions(int port, Path workingDir, String username, Integer userId,
         String username = null;
         Integer userId = null;
         String bind = "0.0.0.0";
-        List<String> rest = new ArrayList<>(List.of(args));
+        List<String> rest = new ArrayList<>();
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 2) {
+                rest.add(arg.substring(0, eq)); // argparse's --option=value form
+                rest.add(arg.substring(eq + 1));
+            } else {
+                rest.add(arg);
+            }
+        }
         for (int i = 0; i < rest.size(); i++) {
             String arg = rest.get(i);
             switch (arg) {
@@ -90,10 +99,13 @@ record ServerOptions(int port, Path workingDir, String username, Integer userId,
     private static Duration seconds(String text, String what) {
         try {
             double value = Double.parseDouble(text);
-            if (value <= 0) {
-                throw new IllegalArgumentException(what + " must be positive, was " + text);
+            long millis = Math.round(value * 1000);
+            // NaN and values under half a millisecond would become a zero duration, which means "no timeout"
+            if (!(value > 0) || Double.isInfinite(value) || millis < 1) {
+                throw new IllegalArgumentException(what + " must be a positive number of seconds (at least 0.001),"
+                        + " was " + text);
             }
-            return Duration.ofMillis(Math.round(value * 1000));
+            return Duration.ofMillis(millis);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(what + " must be a number of seconds, was '" + text + "'");
         }

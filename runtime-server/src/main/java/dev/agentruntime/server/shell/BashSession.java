@@ -116,6 +116,8 @@ public final class BashSession implements AutoCloseable {
         Path rc = scratch.resolve("bashrc");
         try {
             Files.writeString(rc, initScript(nonce));
+            Files.writeString(commandFile, "");
+            handOverScratch(rc);
             Map<String, String> env = new LinkedHashMap<>(environment);
             env.put("TERM", env.getOrDefault("TERM", "xterm-256color"));
             env.putIfAbsent("PAGER", "cat");
@@ -174,6 +176,20 @@ public final class BashSession implements AutoCloseable {
         byte[] bytes = new byte[count];
         new SecureRandom().nextBytes(bytes);
         return bytes;
+    }
+
+    /**
+     * When the shell runs as another user than the server (root starting it with {@code runuser}), that user must be
+     * able to read its rc file and the command file: the private scratch directory is handed to it.
+     */
+    private void handOverScratch(Path rc) throws IOException {
+        if (username == null || username.equals(System.getProperty("user.name"))) {
+            return;
+        }
+        var owner = scratch.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(username);
+        for (Path path : List.of(scratch, rc, commandFile)) {
+            Files.setOwner(path, owner);
+        }
     }
 
     private String initScript(String nonce) {
@@ -266,27 +282,30 @@ public final class BashSession implements AutoCloseable {
                 return ErrorObservation.of(ShellMessages.multipleCommands(commands));
             }
         }
-        if (state == State.RUNNING && transcript.marker() == null && !action.isInput() && !command.isEmpty() && !specialKey) {
-            String fresh = freshOutput();
+        // A command that hit a timeout may have finished since: its prompt marker is waiting in the transcript.
+        boolean previousFinished = state == State.RUNNING && transcript.marker() != null;
+        if (state == State.RUNNING && !previousFinished && !action.isInput() && !command.isEmpty() && !specialKey) {
+            boolean continued = returnedLength > 0;
+            String fresh = takeFreshOutput();
             CmdOutputMetadata md = CmdOutputMetadata.unknown()
-                    .withPrefix(returnedLength > 0 ? ShellMessages.CONTINUE_PREFIX : "")
+                    .withPrefix(continued ? ShellMessages.CONTINUE_PREFIX : "")
                     .withSuffix(ShellMessages.notExecuted(command));
-            returnedLength = transcript.output().length();
-            return output(fresh, command, md, action.hidden());
+            return output(clean(fresh, action), command, md, action.hidden());
         }
 
         try {
             if (specialKey) {
-                sendKey(command.charAt(2));
                 if (state == State.IDLE) {
-                    beginCommand(command);
+                    beginCommand(command); // before the key: the shell may answer with a prompt at once
                 }
+                sendKey(command.charAt(2));
             } else if (!command.isEmpty()) {
-                if (state == State.IDLE && transcript.marker() == null) {
-                    beginCommand(command);
-                    writeCommand(action.command());
-                } else if (state == State.IDLE) {
-                    // A command finished after its last observation (its marker is pending): start afresh.
+                if (state == State.IDLE || (previousFinished && !action.isInput())) {
+                    if (previousFinished) {
+                        // A new command after the timed-out one finished: it runs like any other (as in OpenHands,
+                        // where the pane shows the old prompt); the old command's unseen output is dropped.
+                        adoptShellState(transcript.marker());
+                    }
                     beginCommand(command);
                     writeCommand(action.command());
                 } else {
@@ -298,6 +317,13 @@ public final class BashSession implements AutoCloseable {
             throw new UncheckedIOException("cannot write to the shell's terminal", e);
         }
         return await(action, command, specialKey);
+    }
+
+    /** The shell's cwd as its prompt marker reported it. */
+    private void adoptShellState(Transcript.Marker marker) {
+        if (marker.workingDir() != null && !marker.workingDir().isEmpty()) {
+            cwd = marker.workingDir();
+        }
     }
 
     private void beginCommand(String command) {
@@ -346,9 +372,7 @@ public final class BashSession implements AutoCloseable {
         String raw = stripEcho(marker.output());
         boolean continued = returnedLength > 0;
         String fresh = raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
-        if (marker.workingDir() != null && !marker.workingDir().isEmpty()) {
-            cwd = marker.workingDir();
-        }
+        adoptShellState(marker);
         String suffix = specialKey ? ShellMessages.completedWithKey(marker.exitCode(), command.charAt(2))
                 : ShellMessages.completed(marker.exitCode());
         CmdOutputMetadata md = new CmdOutputMetadata(marker.exitCode(), marker.pid(), username, hostname, cwd,
@@ -361,8 +385,7 @@ public final class BashSession implements AutoCloseable {
 
     private Observation timedOut(CmdRunAction action, String command, String suffix) {
         boolean continued = returnedLength > 0;
-        String fresh = freshOutput();
-        returnedLength = stripEcho(transcript.output()).length();
+        String fresh = takeFreshOutput();
         CmdOutputMetadata md = CmdOutputMetadata.unknown()
                 .withPrefix(continued ? ShellMessages.CONTINUE_PREFIX : "")
                 .withSuffix(suffix);
@@ -391,6 +414,17 @@ public final class BashSession implements AutoCloseable {
     private String freshOutput() {
         String raw = stripEcho(transcript.output());
         return raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
+    }
+
+    /**
+     * The output not shown yet, marked as shown. One read of the transcript: output arriving meanwhile is
+     * neither lost nor shown twice.
+     */
+    private String takeFreshOutput() {
+        String raw = stripEcho(transcript.output());
+        String fresh = raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
+        returnedLength = raw.length();
+        return fresh;
     }
 
     /**

@@ -11,8 +11,8 @@ final class TerminalText {
     private static final Pattern ANSI = Pattern.compile(
             "\u001B\\[[0-?]*[ -/]*[@-~]"              // CSI: colours, cursor moves
             + "|\u001B\\][^\u0007\u001B]*(?:\u0007|\u001B\\\\)" // OSC: window titles
-            + "|\u001B[()][A-Za-z0-9]"                 // charset selection
-            + "|\u001B[@-Z\\\\-_]");                   // other two-byte escapes
+            + "|\u001B[ -/]+[0-~]"                     // nF: charset selection (ESC ( B), ESC # 8, ...
+            + "|\u001B[0-~]");                         // two-byte: ESC 7 / ESC 8 (save/restore cursor), ESC =, ESC M, ESC c
 
     private TerminalText() {
     }
