@@ -306,6 +306,28 @@ class InteractiveShellIT {
         assertThat(server.execute(Run.input("C-d")).exitCode()).isZero();
     }
 
+    @Test
+    void commandsThatReplacePromptCommandStillComplete() {
+        try {
+            // e.g. sourcing a ~/.bashrc with PROMPT_COMMAND='history -a', or the common append idiom
+            Obs replaced = server.execute("PROMPT_COMMAND='history -a'");
+            assertThat(replaced.exitCode()).as("%s", replaced).isZero();
+            assertThat(server.execute("false").exitCode()).as("exit codes stay right").isEqualTo(1);
+
+            Obs appended = server.execute("PROMPT_COMMAND=\"true; $PROMPT_COMMAND\"");
+            assertThat(appended.exitCode()).as("%s", appended).isZero();
+            Obs failing = server.execute("bash -c 'exit 5'");
+            assertThat(failing.exitCode()).isEqualTo(5);
+            assertThat(failing.content()).isEmpty();
+
+            Obs unset = server.execute("unset PROMPT_COMMAND");
+            assertThat(unset.exitCode()).as("%s", unset).isZero();
+            assertThat(server.execute("echo still-working").content()).isEqualTo("still-working");
+        } finally {
+            server.execute("PROMPT_COMMAND=");
+        }
+    }
+
     private Obs untilNotRefused(String command) {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (true) {

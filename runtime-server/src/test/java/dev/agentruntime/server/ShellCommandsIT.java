@@ -254,7 +254,9 @@ class ShellCommandsIT {
             assertThat(obs.content()).isEqualTo("[1] " + obs.pid());
             ProcessHandle job = ProcessHandle.of(obs.pid()).orElseThrow(() -> new AssertionError("no process " + obs.pid()));
             assertThat(job.isAlive()).isTrue();
-            assertThat(job.info().command().orElse("")).endsWith("sleep");
+            // the forked job execs sleep a moment after bash reported its pid
+            ServerProcess.awaitCondition(java.time.Duration.ofSeconds(10), "job " + obs.pid() + " to be sleep",
+                    () -> job.info().command().orElse("").endsWith("sleep"));
             assertThat(server.execute("echo still-here").pid()).as("$! stays set").isEqualTo(obs.pid());
         } finally {
             // consume the job's notice here instead of in another test's output

@@ -104,7 +104,9 @@ public final class BashSession implements AutoCloseable {
         transcript = new Transcript(nonce);
         commandFile = scratch.resolve("command");
         // Reads the command file into a variable without forking and evaluates it in the interactive shell.
-        injectLine = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"";
+        // __ar_keep runs after the command (keeping its $?) and puts the marker back first in PROMPT_COMMAND if the
+        // command replaced or prefixed it: without the marker no command would ever complete again.
+        injectLine = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"; __ar_keep";
         Path rc = scratch.resolve("bashrc");
         try {
             Files.writeString(rc, initScript(nonce));
@@ -165,6 +167,19 @@ public final class BashSession implements AutoCloseable {
                 "  unset __ar_cmd",
                 "}",
                 "PROMPT_COMMAND=__ar_prompt",
+                "__ar_keep() {",
+                "  local __ar_ec=$? __ar_rest",
+                "  case $PROMPT_COMMAND in",
+                "    __ar_prompt) ;;",
+                "    '__ar_prompt;'*)",
+                "      __ar_rest=${PROMPT_COMMAND#__ar_prompt;}",
+                "      [[ $__ar_rest == *__ar_prompt* ]] && PROMPT_COMMAND=\"__ar_prompt;${__ar_rest//__ar_prompt/:}\" ;;",
+                "    *)",
+                "      __ar_rest=${PROMPT_COMMAND//__ar_prompt/:}",
+                "      PROMPT_COMMAND=\"__ar_prompt${__ar_rest:+;$__ar_rest}\" ;;",
+                "  esac",
+                "  return $__ar_ec",
+                "}",
                 "alias git='git --no-pager'",
                 "") + "\n";
     }
