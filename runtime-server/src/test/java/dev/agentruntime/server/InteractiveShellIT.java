@@ -220,6 +220,32 @@ class InteractiveShellIT {
     }
 
     @Test
+    void keyOrInputAfterTimedOutCommandFinishedIsNotTypedIntoTheShell() throws IOException {
+        server.execute("echo early; while [ ! -e gate-key ]; do sleep 0.05; done; echo finished-on-its-own; touch key-done");
+        open("gate-key");
+        ServerProcess.awaitCondition(Duration.ofSeconds(20), "the command to finish",
+                () -> Files.exists(server.workingDir().resolve("key-done")));
+
+        // the process the key was meant for is gone: the answer is its completion, and bash gets no stray ^C
+        Obs afterKey = server.execute(Run.input("C-c"));
+        assertThat(afterKey.exitCode()).isZero();
+        assertThat(afterKey.content()).isEqualTo("finished-on-its-own");
+        assertThat(afterKey.suffix()).isEqualTo(completed(0));
+
+        server.execute("echo waiting; while [ ! -e gate-input ]; do sleep 0.05; done; touch input-done");
+        open("gate-input");
+        ServerProcess.awaitCondition(Duration.ofSeconds(20), "the command to finish",
+                () -> Files.exists(server.workingDir().resolve("input-done")));
+        Obs afterInput = server.execute(Run.input("touch typed-into-bash.txt"));
+        assertThat(afterInput.exitCode()).isZero();
+        assertThat(server.workingDir().resolve("typed-into-bash.txt")).as("input for an exited process").doesNotExist();
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(server.execute("echo next-" + i).content()).isEqualTo("next-" + i);
+        }
+    }
+
+    @Test
     void readPromptAnsweredWithIsInput() {
         Obs prompt = server.execute("read -p 'Your name? ' name && echo \"hello $name\"");
         assertThat(prompt.content()).isEqualTo("Your name?");
