@@ -315,6 +315,32 @@ class ShellCommandsIT {
         assertThat(obs.suffix()).isEqualTo(completed(4));
     }
 
+    @Test
+    void staticCommandHardTimeoutKillsIt() throws IOException {
+        Path dir = Files.createDirectories(server.workingDir().resolve("static-timeout"));
+
+        Obs obs = server.execute(Run.of("echo started; sleep 1000").staticIn(dir).hardTimeout(1.0));
+
+        assertThat(obs.content()).isEqualTo("started");
+        assertThat(obs.exitCode()).isEqualTo(-1);
+        assertThat(obs.suffix()).isEqualTo(OpenHandsText.hardTimeout("1.0"));
+        assertThat(server.descendants()).as("the static shell and its sleep are gone")
+                .noneMatch(p -> p.info().commandLine().orElse("").contains("sleep 1000"));
+    }
+
+    @Test
+    void staticCommandInMissingDirectoryIsAnError() {
+        Obs obs = server.execute(Run.of("pwd").staticIn(server.workingDir().resolve("no-such-dir")));
+
+        assertThat(obs.type()).isEqualTo("error");
+        assertThat(obs.content()).contains("no-such-dir");
+    }
+
+    @Test
+    void outputWithoutTrailingNewline() {
+        assertThat(server.execute("printf 'no newline'").content()).isEqualTo("no newline");
+    }
+
     private static List<String> fieldNames(JsonNode node) {
         List<String> names = new ArrayList<>();
         node.fieldNames().forEachRemaining(names::add);
