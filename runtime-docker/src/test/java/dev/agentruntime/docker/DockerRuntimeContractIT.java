@@ -1,0 +1,19 @@
+package dev.agentruntime.docker;
+
+import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.testkit.RuntimeContractTest;
+
+/**
+ * The Docker backend passes the whole contract suite against the locally built Debian image, configured through
+ * string options the way {@code AGENT_RUNTIME_OPTION_*} environment variables would.
+ */
+@RequiresDocker
+class DockerRuntimeContractIT extends RuntimeContractTest {
+
+    @Override
+    protected RuntimeConfig.Builder configure(RuntimeConfig.Builder builder) {
+        return builder.type("docker")
+                .option("image", TestImages.DEBIAN)
+                .option("pull.policy", "never");
+    }
+}
