@@ -63,7 +63,11 @@ public final class BashSession implements AutoCloseable {
     private PtyProcess process;
     private OutputStream terminal;
     private Transcript transcript;
+    /** The line typed to run the command file; prefixed per command with {@code __ar_seq=N;}. */
+    private String injectBody;
+    /** The line typed for the current command (its terminal echo is removed from the output). */
     private String injectLine;
+    private long seq;
     private Path commandFile;
     private int commandCount;
 
@@ -106,7 +110,8 @@ public final class BashSession implements AutoCloseable {
         // Reads the command file into a variable without forking and evaluates it in the interactive shell.
         // __ar_keep runs after the command (keeping its $?) and puts the marker back first in PROMPT_COMMAND if the
         // command replaced or prefixed it: without the marker no command would ever complete again.
-        injectLine = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"; __ar_keep";
+        injectBody = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"; __ar_keep";
+        injectLine = "";
         Path rc = scratch.resolve("bashrc");
         try {
             Files.writeString(rc, initScript(nonce));
@@ -161,21 +166,23 @@ public final class BashSession implements AutoCloseable {
                 "unset PROMPT_COMMAND",
                 "__ar_prompt() {",
                 "  local __ar_ec=$?",
-                "  printf '\\036AR%s\\037%s\\037%s\\037%s\\037' \"$__AR_NONCE\" \"$__ar_ec\" \"$!\" \"$PWD\"",
+                // the command's sequence number ties this prompt to it; prompts without one (bash answering C-c at an
+                // idle prompt) are told apart and cannot end a later command
+                "  printf '\\036AR%s\\037%s\\037%s\\037%s\\037%s\\037' \"$__AR_NONCE\" \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
                 "  command -v python 2>/dev/null || command -v python3 2>/dev/null",
                 "  printf '\\035'",
-                "  unset __ar_cmd",
+                "  unset __ar_cmd __ar_seq",
                 "}",
                 "PROMPT_COMMAND=__ar_prompt",
                 "__ar_keep() {",
                 "  local __ar_ec=$? __ar_rest",
-                "  case $PROMPT_COMMAND in",
+                "  case ${PROMPT_COMMAND:-} in",
                 "    __ar_prompt) ;;",
                 "    '__ar_prompt;'*)",
                 "      __ar_rest=${PROMPT_COMMAND#__ar_prompt;}",
                 "      [[ $__ar_rest == *__ar_prompt* ]] && PROMPT_COMMAND=\"__ar_prompt;${__ar_rest//__ar_prompt/:}\" ;;",
                 "    *)",
-                "      __ar_rest=${PROMPT_COMMAND//__ar_prompt/:}",
+                "      __ar_rest=${PROMPT_COMMAND:-}; __ar_rest=${__ar_rest//__ar_prompt/:}",
                 "      PROMPT_COMMAND=\"__ar_prompt${__ar_rest:+;$__ar_rest}\" ;;",
                 "  esac",
                 "  return $__ar_ec",
@@ -274,7 +281,7 @@ public final class BashSession implements AutoCloseable {
         try {
             if (specialKey) {
                 if (state == State.IDLE) {
-                    beginCommand(command); // before the key: the shell may answer with a prompt at once
+                    beginCommand(command, null); // before the key: the shell may answer with a prompt at once
                 }
                 sendKey(command.charAt(2));
             } else if (!command.isEmpty()) {
@@ -284,8 +291,9 @@ public final class BashSession implements AutoCloseable {
                         // where the pane shows the old prompt); the old command's unseen output is dropped.
                         adoptShellState(transcript.marker());
                     }
-                    beginCommand(command);
-                    writeCommand(action.command());
+                    String commandSeq = nextSeq();
+                    beginCommand(command, commandSeq);
+                    writeCommand(action.command(), commandSeq);
                 } else {
                     terminal.write((action.command() + "\n").getBytes(StandardCharsets.UTF_8));
                     terminal.flush();
@@ -304,15 +312,23 @@ public final class BashSession implements AutoCloseable {
         }
     }
 
-    private void beginCommand(String command) {
+    /** @param seq the sequence number the command's prompt will carry; null when only a key is sent */
+    private void beginCommand(String command, String seq) {
+        transcript.expect(seq);
         transcript.reset();
+        injectLine = "";
         returnedLength = 0;
         runningCommand = command;
         state = State.RUNNING;
     }
 
-    private void writeCommand(String text) throws IOException {
+    private String nextSeq() {
+        return Long.toString(++seq);
+    }
+
+    private void writeCommand(String text, String commandSeq) throws IOException {
         commandCount++;
+        injectLine = " __ar_seq=" + commandSeq + ";" + injectBody;
         Files.writeString(commandFile, text);
         terminal.write((injectLine + "\n").getBytes(StandardCharsets.UTF_8));
         terminal.flush();
@@ -411,6 +427,9 @@ public final class BashSession implements AutoCloseable {
 
     /** Removes the echo of our injected line (the terminal echoes what we type). */
     private String stripEcho(String raw) {
+        if (injectLine.isEmpty()) {
+            return raw; // nothing was typed for this command (a key at an idle prompt)
+        }
         String echo = injectLine + "\n";
         int at = raw.indexOf(echo);
         return at < 0 ? raw : raw.substring(0, at) + raw.substring(at + echo.length());
