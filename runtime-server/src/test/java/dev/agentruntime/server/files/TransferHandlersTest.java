@@ -185,6 +185,20 @@ class TransferHandlersTest {
     }
 
     @Test
+    void refusedUploadRemovesTheDirectoriesItCreated() throws Exception {
+        Files.createDirectories(root.resolve("kept"));
+        Map<String, String> entries = new LinkedHashMap<>();
+        entries.put("good.txt", "fine");
+        entries.put("../evil", "pwned");
+
+        HttpResponse<String> response = upload(root.resolve("kept/new/dir").toString(), null, "x.zip", zip(entries));
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(names(root)).containsExactly("kept");
+        assertThat(names(root.resolve("kept"))).isEmpty();
+    }
+
+    @Test
     void corruptZipIsRejected() throws Exception {
         Path dest = Files.createDirectories(root.resolve("c"));
 
