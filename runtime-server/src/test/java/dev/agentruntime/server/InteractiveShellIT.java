@@ -220,6 +220,32 @@ class InteractiveShellIT {
     }
 
     @Test
+    void keyOrInputAfterTimedOutCommandFinishedIsNotTypedIntoTheShell() throws IOException {
+        server.execute("echo early; while [ ! -e gate-key ]; do sleep 0.05; done; echo finished-on-its-own; touch key-done");
+        open("gate-key");
+        ServerProcess.awaitCondition(Duration.ofSeconds(20), "the command to finish",
+                () -> Files.exists(server.workingDir().resolve("key-done")));
+
+        // the process the key was meant for is gone: the answer is its completion, and bash gets no stray ^C
+        Obs afterKey = server.execute(Run.input("C-c"));
+        assertThat(afterKey.exitCode()).isZero();
+        assertThat(afterKey.content()).isEqualTo("finished-on-its-own");
+        assertThat(afterKey.suffix()).isEqualTo(completed(0));
+
+        server.execute("echo waiting; while [ ! -e gate-input ]; do sleep 0.05; done; touch input-done");
+        open("gate-input");
+        ServerProcess.awaitCondition(Duration.ofSeconds(20), "the command to finish",
+                () -> Files.exists(server.workingDir().resolve("input-done")));
+        Obs afterInput = server.execute(Run.input("touch typed-into-bash.txt"));
+        assertThat(afterInput.exitCode()).isZero();
+        assertThat(server.workingDir().resolve("typed-into-bash.txt")).as("input for an exited process").doesNotExist();
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(server.execute("echo next-" + i).content()).isEqualTo("next-" + i);
+        }
+    }
+
+    @Test
     void readPromptAnsweredWithIsInput() {
         Obs prompt = server.execute("read -p 'Your name? ' name && echo \"hello $name\"");
         assertThat(prompt.content()).isEqualTo("Your name?");
@@ -304,6 +330,28 @@ class InteractiveShellIT {
         assertThat(typed.exitCode()).isEqualTo(-1);
 
         assertThat(server.execute(Run.input("C-d")).exitCode()).isZero();
+    }
+
+    @Test
+    void commandsThatReplacePromptCommandStillComplete() {
+        try {
+            // e.g. sourcing a ~/.bashrc with PROMPT_COMMAND='history -a', or the common append idiom
+            Obs replaced = server.execute("PROMPT_COMMAND='history -a'");
+            assertThat(replaced.exitCode()).as("%s", replaced).isZero();
+            assertThat(server.execute("false").exitCode()).as("exit codes stay right").isEqualTo(1);
+
+            Obs appended = server.execute("PROMPT_COMMAND=\"true; $PROMPT_COMMAND\"");
+            assertThat(appended.exitCode()).as("%s", appended).isZero();
+            Obs failing = server.execute("bash -c 'exit 5'");
+            assertThat(failing.exitCode()).isEqualTo(5);
+            assertThat(failing.content()).isEmpty();
+
+            Obs unset = server.execute("unset PROMPT_COMMAND");
+            assertThat(unset.exitCode()).as("%s", unset).isZero();
+            assertThat(server.execute("echo still-working").content()).isEqualTo("still-working");
+        } finally {
+            server.execute("PROMPT_COMMAND=");
+        }
     }
 
     private Obs untilNotRefused(String command) {

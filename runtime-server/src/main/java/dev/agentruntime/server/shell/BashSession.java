@@ -104,7 +104,9 @@ public final class BashSession implements AutoCloseable {
         transcript = new Transcript(nonce);
         commandFile = scratch.resolve("command");
         // Reads the command file into a variable without forking and evaluates it in the interactive shell.
-        injectLine = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"";
+        // __ar_keep runs after the command (keeping its $?) and puts the marker back first in PROMPT_COMMAND if the
+        // command replaced or prefixed it: without the marker no command would ever complete again.
+        injectLine = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"; __ar_keep";
         Path rc = scratch.resolve("bashrc");
         try {
             Files.writeString(rc, initScript(nonce));
@@ -181,6 +183,19 @@ public final class BashSession implements AutoCloseable {
                 "  unset __ar_cmd",
                 "}",
                 "PROMPT_COMMAND=__ar_prompt",
+                "__ar_keep() {",
+                "  local __ar_ec=$? __ar_rest",
+                "  case $PROMPT_COMMAND in",
+                "    __ar_prompt) ;;",
+                "    '__ar_prompt;'*)",
+                "      __ar_rest=${PROMPT_COMMAND#__ar_prompt;}",
+                "      [[ $__ar_rest == *__ar_prompt* ]] && PROMPT_COMMAND=\"__ar_prompt;${__ar_rest//__ar_prompt/:}\" ;;",
+                "    *)",
+                "      __ar_rest=${PROMPT_COMMAND//__ar_prompt/:}",
+                "      PROMPT_COMMAND=\"__ar_prompt${__ar_rest:+;$__ar_rest}\" ;;",
+                "  esac",
+                "  return $__ar_ec",
+                "}",
                 "alias git='git --no-pager'",
                 "") + "\n";
     }
@@ -266,6 +281,12 @@ public final class BashSession implements AutoCloseable {
             return output(clean(fresh, action), command, md, action.hidden());
         }
 
+        if (previousFinished && (specialKey || action.isInput())) {
+            // The process the key or text was meant for has exited: typed into bash, text would run as a command
+            // and a key would print a stray prompt marker. Report the completion instead; nothing is sent.
+            return completed(action, command, false, false);
+        }
+
         try {
             if (specialKey) {
                 if (state == State.IDLE) {
@@ -331,7 +352,7 @@ public final class BashSession implements AutoCloseable {
             outcome = Transcript.Wait.DEADLINE;
         }
         return switch (outcome) {
-            case MARKER -> completed(action, command, specialKey);
+            case MARKER -> completed(action, command, specialKey, true);
             case CLOSED -> shellExited(action, command);
             case QUIET -> timedOut(action, command,
                     ShellMessages.noChangeTimeout(ShellMessages.wholeOrFraction(noChangeTimeout.toMillis() / 1000.0)));
@@ -340,7 +361,11 @@ public final class BashSession implements AutoCloseable {
         };
     }
 
-    private Observation completed(CmdRunAction action, String command, boolean specialKey) {
+    /**
+     * @param specialKey whether a C-x key was sent (the suffix says so)
+     * @param typed      whether the action's text reached the terminal (its echo is then removed from the output)
+     */
+    private Observation completed(CmdRunAction action, String command, boolean specialKey, boolean typed) {
         Transcript.Marker marker = transcript.marker();
         String raw = stripEcho(marker.output());
         boolean continued = returnedLength > 0;
@@ -353,7 +378,7 @@ public final class BashSession implements AutoCloseable {
         state = State.IDLE;
         returnedLength = 0;
         transcript.reset();
-        return output(clean(fresh, action), command, md, action.hidden());
+        return output(typed ? clean(fresh, action) : clean(fresh, null), command, md, action.hidden());
     }
 
     private Observation timedOut(CmdRunAction action, String command, String suffix) {
@@ -407,10 +432,14 @@ public final class BashSession implements AutoCloseable {
         return at < 0 ? raw : raw.substring(0, at) + raw.substring(at + echo.length());
     }
 
-    /** OpenHands' post-processing: terminal text, the echoed input removed, surrounding whitespace stripped. */
+    /**
+     * OpenHands' post-processing: terminal text, the echoed input removed, surrounding whitespace stripped.
+     *
+     * @param action the action whose typed input echoed in the terminal, or null when nothing was typed
+     */
     private static String clean(String raw, CmdRunAction action) {
         String text = TerminalText.clean(raw).stripLeading();
-        if (action.isInput()) {
+        if (action != null && action.isInput()) {
             String typed = action.command().stripLeading();
             if (!typed.isEmpty() && text.startsWith(typed)) {
                 text = text.substring(typed.length()).stripLeading();
