@@ -273,15 +273,15 @@ public final class DockerRuntime extends ActionServerRuntime {
                 readPorts(client);
                 return;
             } catch (DockerException e) {
-                if (!portClash(e) || attempt >= START_ATTEMPTS) {
+                // Daemon-assigned ports were already retried by startWithOutput; fixed ports need new leases and so
+                // a new container.
+                if (!fixedPorts || !portClash(e) || attempt >= START_ATTEMPTS) {
                     throw new RuntimeStartupException("Starting container " + containerName + " failed: "
                             + e.getMessage() + ". " + describeFailure(), e);
                 }
-                log.info("sandbox {}: host port taken at start ({}), retrying", id(), e.getMessage());
-                if (fixedPorts) {
-                    removeContainer(client);
-                    releaseLeases();
-                }
+                log.info("sandbox {}: host port taken at start ({}), retrying with other ports", id(), e.getMessage());
+                removeContainer(client);
+                releaseLeases();
             }
         }
     }

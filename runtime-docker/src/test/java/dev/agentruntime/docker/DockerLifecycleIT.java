@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
@@ -344,8 +343,6 @@ class DockerLifecycleIT {
     }
 
     @Test
-    @Disabled("runtime-server: with --username the shell cannot read its rcfile (bash: /tmp/agent-runtime-shell-*/"
-            + "bashrc: Permission denied); enable once the server makes it readable for the user")
     void theShellRunsAsTheConfiguredUser() {
         try (DockerRuntime sandbox = new DockerRuntime(config(session(), debian().user("agent", 4321))
                 .startupTimeout(Duration.ofSeconds(60)).build())) {

@@ -115,6 +115,8 @@ public final class BashSession implements AutoCloseable {
         Path rc = scratch.resolve("bashrc");
         try {
             Files.writeString(rc, initScript(nonce));
+            Files.writeString(commandFile, "");
+            handOverScratch(rc);
             Map<String, String> env = new LinkedHashMap<>(environment);
             env.put("TERM", env.getOrDefault("TERM", "xterm-256color"));
             env.putIfAbsent("PAGER", "cat");
@@ -154,6 +156,20 @@ public final class BashSession implements AutoCloseable {
         transcript.clear();
         state = State.IDLE;
         log.info("bash started (pid {}) in {}", process.pid(), workDir);
+    }
+
+    /**
+     * When the shell runs as another user than the server (root starting it with {@code runuser}), that user must be
+     * able to read its rc file and the command file: the private scratch directory is handed to it.
+     */
+    private void handOverScratch(Path rc) throws IOException {
+        if (username == null || username.equals(System.getProperty("user.name"))) {
+            return;
+        }
+        var owner = scratch.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(username);
+        for (Path path : List.of(scratch, rc, commandFile)) {
+            Files.setOwner(path, owner);
+        }
     }
 
     private String initScript(String nonce) {
