@@ -220,6 +220,69 @@ class InteractiveShellIT {
     }
 
     @Test
+    void keyOrInputAfterTimedOutCommandFinishedIsNotTypedIntoTheShell() throws IOException {
+        // The test cannot see the moment the server reads the finished command's prompt (a millisecond after
+        // key-done appears), so either answer is accepted: the completion without sending anything (usual), or the
+        // key sent just before. What must hold either way: the real exit code, and no stray prompt that a later
+        // command could take for its own end.
+        server.execute("echo early; while [ ! -e gate-key ]; do sleep 0.05; done; echo finished-on-its-own; touch key-done");
+        open("gate-key");
+        ServerProcess.awaitCondition(Duration.ofSeconds(20), "the command to finish",
+                () -> Files.exists(server.workingDir().resolve("key-done")));
+
+        Obs afterKey = server.execute(Run.input("C-c"));
+        assertThat(afterKey.exitCode()).isZero();
+        assertThat(afterKey.content()).startsWith("finished-on-its-own");
+        assertThat(afterKey.suffix()).isIn(completed(0), completedWithKey(0, 'C'));
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(server.execute("echo next-" + i).content()).isEqualTo("next-" + i);
+        }
+
+        server.execute("echo waiting; while [ ! -e gate-input ]; do sleep 0.05; done; touch input-done");
+        open("gate-input");
+        ServerProcess.awaitCondition(Duration.ofSeconds(20), "the command to finish",
+                () -> Files.exists(server.workingDir().resolve("input-done")));
+        Obs afterInput = server.execute(Run.input("echo typed-late"));
+        assertThat(afterInput.exitCode()).isZero();
+        assertThat(server.execute("echo next").content()).endsWith("next");
+    }
+
+    @Test
+    void typeaheadRunByBashDoesNotEndTheNextCommand() throws IOException {
+        // Input typed while a command ignores its terminal is run by bash once that command ends (as in any
+        // terminal). Its prompt must not be taken for the end of the command sent after it.
+        server.execute("while [ ! -e gate-ahead ]; do sleep 0.05; done; echo first-done");
+        Obs typed = server.execute(Run.input("sleep 1; echo typed-ahead"));
+        assertThat(typed.exitCode()).isEqualTo(-1);
+        open("gate-ahead");
+
+        Obs mine = untilNotRefused("echo mine");
+        if (mine.exitCode() == -1) {
+            // the typed-ahead "sleep 1" ran first and outlasted the 1 s soft timeout: keep watching until it ends
+            mine = server.execute(Run.of("").blocking(true).hardTimeout(20));
+        }
+
+        assertThat(mine.exitCode()).isZero();
+        assertThat(mine.content()).endsWith("mine");
+        assertThat(server.execute("echo after").content()).isEqualTo("after");
+    }
+
+    @Test
+    void nounsetOptionDoesNotBreakTheShell() {
+        try {
+            Obs set = server.execute("set -u");
+            assertThat(set.exitCode()).as("%s", set).isZero();
+            Obs unset = server.execute("PROMPT_COMMAND='true'; echo ok");
+            assertThat(unset.content()).isEqualTo("ok");
+            assertThat(unset.exitCode()).isZero();
+            assertThat(server.execute("false").exitCode()).isEqualTo(1);
+        } finally {
+            server.execute("set +u; PROMPT_COMMAND=");
+        }
+    }
+
+    @Test
     void readPromptAnsweredWithIsInput() {
         Obs prompt = server.execute("read -p 'Your name? ' name && echo \"hello $name\"");
         assertThat(prompt.content()).isEqualTo("Your name?");
@@ -304,6 +367,28 @@ class InteractiveShellIT {
         assertThat(typed.exitCode()).isEqualTo(-1);
 
         assertThat(server.execute(Run.input("C-d")).exitCode()).isZero();
+    }
+
+    @Test
+    void commandsThatReplacePromptCommandStillComplete() {
+        try {
+            // e.g. sourcing a ~/.bashrc with PROMPT_COMMAND='history -a', or the common append idiom
+            Obs replaced = server.execute("PROMPT_COMMAND='history -a'");
+            assertThat(replaced.exitCode()).as("%s", replaced).isZero();
+            assertThat(server.execute("false").exitCode()).as("exit codes stay right").isEqualTo(1);
+
+            Obs appended = server.execute("PROMPT_COMMAND=\"true; $PROMPT_COMMAND\"");
+            assertThat(appended.exitCode()).as("%s", appended).isZero();
+            Obs failing = server.execute("bash -c 'exit 5'");
+            assertThat(failing.exitCode()).isEqualTo(5);
+            assertThat(failing.content()).isEmpty();
+
+            Obs unset = server.execute("unset PROMPT_COMMAND");
+            assertThat(unset.exitCode()).as("%s", unset).isZero();
+            assertThat(server.execute("echo still-working").content()).isEqualTo("still-working");
+        } finally {
+            server.execute("PROMPT_COMMAND=");
+        }
     }
 
     private Obs untilNotRefused(String command) {

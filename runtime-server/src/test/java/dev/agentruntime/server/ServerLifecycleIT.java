@@ -64,7 +64,8 @@ class ServerLifecycleIT {
             List<ProcessHandle> tree = server.descendants();
             ProcessHandle sleep = tree.stream().filter(p -> p.pid() == background.pid()).findFirst()
                     .orElseThrow(() -> new AssertionError("sleep " + background.pid() + " is not among " + tree));
-            assertThat(sleep.info().command().orElse("")).endsWith("sleep");
+            ServerProcess.awaitCondition(java.time.Duration.ofSeconds(10), "job " + sleep.pid() + " to be sleep",
+                    () -> sleep.info().command().orElse("").endsWith("sleep"));
 
             server.closeStdin();
 

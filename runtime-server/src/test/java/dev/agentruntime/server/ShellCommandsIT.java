@@ -254,7 +254,9 @@ class ShellCommandsIT {
             assertThat(obs.content()).isEqualTo("[1] " + obs.pid());
             ProcessHandle job = ProcessHandle.of(obs.pid()).orElseThrow(() -> new AssertionError("no process " + obs.pid()));
             assertThat(job.isAlive()).isTrue();
-            assertThat(job.info().command().orElse("")).endsWith("sleep");
+            // the forked job execs sleep a moment after bash reported its pid
+            ServerProcess.awaitCondition(java.time.Duration.ofSeconds(10), "job " + obs.pid() + " to be sleep",
+                    () -> job.info().command().orElse("").endsWith("sleep"));
             assertThat(server.execute("echo still-here").pid()).as("$! stays set").isEqualTo(obs.pid());
         } finally {
             // consume the job's notice here instead of in another test's output
@@ -311,6 +313,32 @@ class ShellCommandsIT {
         assertThat(obs.content()).isEqualTo("failing");
         assertThat(obs.exitCode()).isEqualTo(4);
         assertThat(obs.suffix()).isEqualTo(completed(4));
+    }
+
+    @Test
+    void staticCommandHardTimeoutKillsIt() throws IOException {
+        Path dir = Files.createDirectories(server.workingDir().resolve("static-timeout"));
+
+        Obs obs = server.execute(Run.of("echo started; sleep 1000").staticIn(dir).hardTimeout(1.0));
+
+        assertThat(obs.content()).isEqualTo("started");
+        assertThat(obs.exitCode()).isEqualTo(-1);
+        assertThat(obs.suffix()).isEqualTo(OpenHandsText.hardTimeout("1.0"));
+        assertThat(server.descendants()).as("the static shell and its sleep are gone")
+                .noneMatch(p -> p.info().commandLine().orElse("").contains("sleep 1000"));
+    }
+
+    @Test
+    void staticCommandInMissingDirectoryIsAnError() {
+        Obs obs = server.execute(Run.of("pwd").staticIn(server.workingDir().resolve("no-such-dir")));
+
+        assertThat(obs.type()).isEqualTo("error");
+        assertThat(obs.content()).contains("no-such-dir");
+    }
+
+    @Test
+    void outputWithoutTrailingNewline() {
+        assertThat(server.execute("printf 'no newline'").content()).isEqualTo("no newline");
     }
 
     private static List<String> fieldNames(JsonNode node) {

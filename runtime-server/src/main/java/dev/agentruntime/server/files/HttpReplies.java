@@ -2,8 +2,8 @@ package dev.agentruntime.server.files;
 
 import com.sun.net.httpserver.HttpExchange;
 import dev.agentruntime.internal.WireCodec;
+import dev.agentruntime.server.HttpIo;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -27,16 +27,11 @@ final class HttpReplies {
     }
 
     static void json(HttpExchange ex, int status, Object body) throws IOException {
-        byte[] bytes = WireCodec.MAPPER.writeValueAsBytes(body);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
+        HttpIo.sendJson(ex, status, WireCodec.MAPPER.valueToTree(body));
     }
 
     static void error(HttpExchange ex, int status, String detail) throws IOException {
-        json(ex, status, Map.of("detail", detail));
+        HttpIo.sendError(ex, status, detail);
     }
 
     /** Whether the status line already went out (then an error can only abort the response). */

@@ -57,7 +57,7 @@ public final class TransferHandlers {
 
     /**
      * {@code POST /upload_file?destination=<abs dir>&recursive=<bool>} with multipart field {@code file}. The
-     * destination directory is created if missing. A {@code .zip} (or any upload with {@code recursive=true},
+     * destination directory is created if missing (and removed again if the upload is refused). A {@code .zip} (or any upload with {@code recursive=true},
      * which must then be a zip) is checked entry by entry and extracted into the destination; anything else is
      * saved as {@code destination/filename}.
      */
@@ -78,28 +78,17 @@ public final class TransferHandlers {
             if (Files.exists(dest) && !Files.isDirectory(dest)) {
                 throw new HttpError(400, "Destination is not a directory: " + destination);
             }
-            createDirectories(dest);
-
-            MultipartStream parts = new MultipartStream(ex.getRequestBody(), boundary);
-            MultipartStream.Part file = nextFilePart(parts);
-            String filename = safeFilename(file.filename());
-            boolean zip = recursive || filename.endsWith(".zip");
-            if (zip && !filename.endsWith(".zip")) {
-                throw new HttpError(400, "Uploaded file is not a zip file.");
-            }
-            Path tmp = Files.createTempFile(dest, ".upload-", ".part");
+            List<Path> created = missingDirectories(dest);
+            String filename;
+            boolean saved = false;
             try {
-                copy(file.body(), tmp);
-                while (parts.next() != null) {
-                    // read to the closing boundary so the request is consumed completely
-                }
-                if (zip) {
-                    ZipExtraction.extract(tmp, dest, ZipSafety.validate(tmp));
-                } else {
-                    moveIntoPlace(tmp, dest.resolve(filename));
-                }
+                createDirectories(dest);
+                filename = receive(ex.getRequestBody(), boundary, dest, recursive);
+                saved = true;
             } finally {
-                Files.deleteIfExists(tmp);
+                if (!saved) {
+                    removeIfEmpty(created); // a refused upload leaves no trace, not even its destination
+                }
             }
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("filename", filename);
@@ -107,6 +96,57 @@ public final class TransferHandlers {
             body.put("recursive", recursive);
             HttpReplies.json(ex, 200, body);
         });
+    }
+
+    /** Reads the multipart body and saves or extracts its {@code file} part into {@code dest}; returns the filename. */
+    private static String receive(InputStream body, String boundary, Path dest, boolean recursive)
+            throws IOException, HttpError {
+        MultipartStream parts = new MultipartStream(body, boundary);
+        MultipartStream.Part file = nextFilePart(parts);
+        String filename = safeFilename(file.filename());
+        boolean zip = recursive || filename.endsWith(".zip");
+        if (zip && !filename.endsWith(".zip")) {
+            throw new HttpError(400, "Uploaded file is not a zip file.");
+        }
+        Path tmp = Files.createTempFile(dest, ".upload-", ".part");
+        try {
+            copy(file.body(), tmp);
+            while (parts.next() != null) {
+                // read to the closing boundary so the request is consumed completely
+            }
+            if (zip) {
+                ZipExtraction.extract(tmp, dest, ZipSafety.validate(tmp));
+            } else {
+                moveIntoPlace(tmp, dest.resolve(filename));
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return filename;
+    }
+
+    /** {@code dir} and those of its ancestors that do not exist yet, deepest first ({@code .}/{@code ..} skipped). */
+    private static List<Path> missingDirectories(Path dir) {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir.toAbsolutePath(); p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+            Path name = p.getFileName();
+            if (name != null && !name.toString().equals(".") && !name.toString().equals("..")) {
+                missing.add(p);
+            }
+        }
+        return missing;
+    }
+
+    /** Removes these directories, deepest first, stopping at the first that is not empty (or cannot be removed). */
+    private static void removeIfEmpty(List<Path> directories) {
+        for (Path dir : directories) {
+            try {
+                Files.deleteIfExists(dir);
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("left {} in place after a refused upload: {}", dir, e.toString());
+                return;
+            }
+        }
     }
 
     private static String boundary(HttpExchange ex) throws HttpError {

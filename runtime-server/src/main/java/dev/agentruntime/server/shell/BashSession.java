@@ -64,7 +64,11 @@ public final class BashSession implements AutoCloseable {
     private PtyProcess process;
     private OutputStream terminal;
     private Transcript transcript;
+    /** The line typed to run the command file; prefixed per command with {@code __ar_seq=N;}. */
+    private String injectBody;
+    /** The line typed for the current command (its terminal echo is removed from the output). */
     private String injectLine;
+    private long seq;
     private Path commandFile;
     private int commandCount;
 
@@ -99,11 +103,24 @@ public final class BashSession implements AutoCloseable {
         this.hostname = hostname;
         this.cwd = this.workDir.toString();
         try {
-            this.scratch = Files.createTempDirectory("agent-runtime-shell-",
+            this.scratch = Files.createTempDirectory(scratchParent(), "agent-runtime-shell-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the shell's scratch directory", e);
         }
+    }
+
+    /**
+     * Where the per-command file lives: {@code /dev/shm} (memory) when usable, else the temp directory. Rewriting a
+     * small file on ext4 costs ~0.3 ms per command (replace-via-truncate makes the kernel flush it); in memory it is
+     * a few microseconds, which is most of the server's own share of an {@code echo} round trip.
+     */
+    private static Path scratchParent() {
+        Path shm = Path.of("/dev/shm");
+        if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+            return shm;
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"));
     }
 
     /** Starts bash and waits for its first prompt marker. */
@@ -112,7 +129,10 @@ public final class BashSession implements AutoCloseable {
         transcript = new Transcript(nonce);
         commandFile = scratch.resolve("command");
         // Reads the command file into a variable without forking and evaluates it in the interactive shell.
-        injectLine = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"";
+        // __ar_keep runs after the command (keeping its $?) and puts the marker back first in PROMPT_COMMAND if the
+        // command replaced or prefixed it: without the marker no command would ever complete again.
+        injectBody = " IFS= read -r -d '' __ar_cmd < " + quote(commandFile.toString()) + "; eval \"$__ar_cmd\"; __ar_keep";
+        injectLine = "";
         Path rc = scratch.resolve("bashrc");
         try {
             Files.writeString(rc, initScript(nonce));
@@ -197,17 +217,32 @@ public final class BashSession implements AutoCloseable {
                 "# agent-runtime: interactive shell set-up (generated)",
                 sourceBashrc ? "[ -f ~/.bashrc ] && . ~/.bashrc >/dev/null 2>&1" : "# ~/.bashrc not sourced",
                 "set +H",                    // no history expansion: '!' in commands is literal
-                "stty -onlcr 2>/dev/null",   // plain \\n line endings, like a captured pane
+                "stty -onlcr -echoctl 2>/dev/null", // plain \\n line endings; keys sent (C-c) leave no ^C in later output
                 "PS1=''; PS2=''",
                 "unset PROMPT_COMMAND",
                 "__ar_prompt() {",
                 "  local __ar_ec=$?",
-                "  printf '\\036AR%s\\037%s\\037%s\\037%s\\037' \"$__AR_NONCE\" \"$__ar_ec\" \"$!\" \"$PWD\"",
+                // the command's sequence number ties this prompt to it; prompts without one (bash answering C-c at an
+                // idle prompt) are told apart and cannot end a later command
+                "  printf '\\036AR%s\\037%s\\037%s\\037%s\\037%s\\037' \"$__AR_NONCE\" \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
                 "  command -v python 2>/dev/null || command -v python3 2>/dev/null",
                 "  printf '\\035'",
-                "  unset __ar_cmd",
+                "  unset __ar_cmd __ar_seq",
                 "}",
                 "PROMPT_COMMAND=__ar_prompt",
+                "__ar_keep() {",
+                "  local __ar_ec=$? __ar_rest",
+                "  case ${PROMPT_COMMAND:-} in",
+                "    __ar_prompt) ;;",
+                "    '__ar_prompt;'*)",
+                "      __ar_rest=${PROMPT_COMMAND#__ar_prompt;}",
+                "      [[ $__ar_rest == *__ar_prompt* ]] && PROMPT_COMMAND=\"__ar_prompt;${__ar_rest//__ar_prompt/:}\" ;;",
+                "    *)",
+                "      __ar_rest=${PROMPT_COMMAND:-}; __ar_rest=${__ar_rest//__ar_prompt/:}",
+                "      PROMPT_COMMAND=\"__ar_prompt${__ar_rest:+;$__ar_rest}\" ;;",
+                "  esac",
+                "  return $__ar_ec",
+                "}",
                 "alias git='git --no-pager'",
                 "") + "\n";
     }
@@ -293,10 +328,16 @@ public final class BashSession implements AutoCloseable {
             return output(clean(fresh, action), command, md, action.hidden());
         }
 
+        if (previousFinished && (specialKey || action.isInput())) {
+            // The process the key or text was meant for has exited: typed into bash, text would run as a command
+            // and a key would print a stray prompt marker. Report the completion instead; nothing is sent.
+            return completed(action, command, false, false);
+        }
+
         try {
             if (specialKey) {
                 if (state == State.IDLE) {
-                    beginCommand(command); // before the key: the shell may answer with a prompt at once
+                    beginCommand(command, null); // before the key: the shell may answer with a prompt at once
                 }
                 sendKey(command.charAt(2));
             } else if (!command.isEmpty()) {
@@ -306,8 +347,9 @@ public final class BashSession implements AutoCloseable {
                         // where the pane shows the old prompt); the old command's unseen output is dropped.
                         adoptShellState(transcript.marker());
                     }
-                    beginCommand(command);
-                    writeCommand(action.command());
+                    String commandSeq = nextSeq();
+                    beginCommand(command, commandSeq);
+                    writeCommand(action.command(), commandSeq);
                 } else {
                     terminal.write((action.command() + "\n").getBytes(StandardCharsets.UTF_8));
                     terminal.flush();
@@ -326,15 +368,23 @@ public final class BashSession implements AutoCloseable {
         }
     }
 
-    private void beginCommand(String command) {
+    /** @param seq the sequence number the command's prompt will carry; null when only a key is sent */
+    private void beginCommand(String command, String seq) {
+        transcript.expect(seq);
         transcript.reset();
+        injectLine = "";
         returnedLength = 0;
         runningCommand = command;
         state = State.RUNNING;
     }
 
-    private void writeCommand(String text) throws IOException {
+    private String nextSeq() {
+        return Long.toString(++seq);
+    }
+
+    private void writeCommand(String text, String commandSeq) throws IOException {
         commandCount++;
+        injectLine = " __ar_seq=" + commandSeq + ";" + injectBody;
         Files.writeString(commandFile, text);
         terminal.write((injectLine + "\n").getBytes(StandardCharsets.UTF_8));
         terminal.flush();
@@ -358,7 +408,7 @@ public final class BashSession implements AutoCloseable {
             outcome = Transcript.Wait.DEADLINE;
         }
         return switch (outcome) {
-            case MARKER -> completed(action, command, specialKey);
+            case MARKER -> completed(action, command, specialKey, true);
             case CLOSED -> shellExited(action, command);
             case QUIET -> timedOut(action, command,
                     ShellMessages.noChangeTimeout(ShellMessages.wholeOrFraction(noChangeTimeout.toMillis() / 1000.0)));
@@ -367,7 +417,11 @@ public final class BashSession implements AutoCloseable {
         };
     }
 
-    private Observation completed(CmdRunAction action, String command, boolean specialKey) {
+    /**
+     * @param specialKey whether a C-x key was sent (the suffix says so)
+     * @param typed      whether the action's text reached the terminal (its echo is then removed from the output)
+     */
+    private Observation completed(CmdRunAction action, String command, boolean specialKey, boolean typed) {
         Transcript.Marker marker = transcript.marker();
         String raw = stripEcho(marker.output());
         boolean continued = returnedLength > 0;
@@ -380,7 +434,7 @@ public final class BashSession implements AutoCloseable {
         state = State.IDLE;
         returnedLength = 0;
         transcript.reset();
-        return output(clean(fresh, action), command, md, action.hidden());
+        return output(typed ? clean(fresh, action) : clean(fresh, null), command, md, action.hidden());
     }
 
     private Observation timedOut(CmdRunAction action, String command, String suffix) {
@@ -432,6 +486,9 @@ public final class BashSession implements AutoCloseable {
      * start: then one copy of the output instead of three.
      */
     private String stripEcho(String raw) {
+        if (injectLine.isEmpty()) {
+            return raw; // nothing was typed for this command (a key at an idle prompt)
+        }
         String echo = injectLine + "\n";
         if (raw.startsWith(echo)) {
             return raw.substring(echo.length());
@@ -441,10 +498,14 @@ public final class BashSession implements AutoCloseable {
                 .append(raw, at + echo.length(), raw.length()).toString();
     }
 
-    /** OpenHands' post-processing: terminal text, the echoed input removed, surrounding whitespace stripped. */
+    /**
+     * OpenHands' post-processing: terminal text, the echoed input removed, surrounding whitespace stripped.
+     *
+     * @param action the action whose typed input echoed in the terminal, or null when nothing was typed
+     */
     private static String clean(String raw, CmdRunAction action) {
         String text = TerminalText.clean(raw).stripLeading();
-        if (action.isInput()) {
+        if (action != null && action.isInput()) {
             String typed = action.command().stripLeading();
             if (!typed.isEmpty() && text.startsWith(typed)) {
                 text = text.substring(typed.length()).stripLeading();

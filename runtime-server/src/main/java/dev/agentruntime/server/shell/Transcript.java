@@ -7,7 +7,7 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The output of the command currently running in the shell, fed by the PTY reader thread and watched by the
  * action thread. Completion is detected in-band: the shell prints a prompt marker
- * ({@code \u001EAR<nonce>\u001F<exit>\u001F<pid>\u001F<cwd>\u001F<python>\u001D}) when the command ends, and the
+ * ({@code \u001EAR<nonce>\u001F<seq>\u001F<exit>\u001F<pid>\u001F<cwd>\u001F<python>\u001D}) when the command ends, and the
  * waiting thread is signalled the moment it arrives — no polling.
  *
  * <p>Memory is bounded: beyond {@link #MAX_CHARS} the middle of the output is dropped (the observation is
@@ -29,6 +29,8 @@ final class Transcript {
     private Marker marker;
     private boolean closed;
     private boolean dropped;
+    /** The sequence number of the command whose prompt ends it; null accepts any prompt. */
+    private String expectedSeq;
 
     /** A completed prompt marker: the command's exit code and the shell's state, plus the output before it. */
     record Marker(int exitCode, int pid, String workingDir, String pythonPath, String output) {
@@ -85,6 +87,19 @@ final class Transcript {
             } while (marker != null);
             dropped = false;
             lastChangeNanos = System.nanoTime();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * From now on only prompts carrying this command sequence number count as markers (null: any prompt, e.g.
+     * when a key is sent to an idle shell); others are dropped from the output as they arrive.
+     */
+    void expect(String seq) {
+        lock.lock();
+        try {
+            expectedSeq = seq;
         } finally {
             lock.unlock();
         }
@@ -175,24 +190,34 @@ final class Transcript {
     }
 
     private void findMarker() {
-        int start = text.indexOf(markerStart, Math.max(0, scanFrom - markerStart.length()));
-        if (start < 0) {
-            scanFrom = text.length();
+        while (true) {
+            int start = text.indexOf(markerStart, Math.max(0, scanFrom - markerStart.length()));
+            if (start < 0) {
+                scanFrom = text.length();
+                return;
+            }
+            int end = text.indexOf("\u001D", start);
+            if (end < 0) {
+                scanFrom = start; // marker still arriving
+                return;
+            }
+            String[] fields = text.substring(start + markerStart.length(), end).split("\u001F", -1);
+            String seq = field(fields, 0);
+            if (expectedSeq != null && !expectedSeq.equals(seq)) {
+                // a prompt that is not the running command's end (e.g. bash answering a key at an idle prompt)
+                text.delete(start, end + 1);
+                scanFrom = start;
+                continue;
+            }
+            String output = text.substring(0, start);
+            String rest = text.substring(end + 1);
+            marker = new Marker(parseInt(field(fields, 1)), parseInt(field(fields, 2)), field(fields, 3),
+                    emptyToNull(field(fields, 4).strip()), output);
+            text.setLength(0);
+            text.append(rest); // output after the prompt (e.g. a background job) waits for the next command
+            scanFrom = 0;
             return;
         }
-        int end = text.indexOf("\u001D", start);
-        if (end < 0) {
-            scanFrom = start; // marker still arriving
-            return;
-        }
-        String[] fields = text.substring(start + markerStart.length(), end).split("\u001F", -1);
-        String output = text.substring(0, start);
-        String rest = text.substring(end + 1);
-        marker = new Marker(parseInt(field(fields, 0)), parseInt(field(fields, 1)), field(fields, 2),
-                emptyToNull(field(fields, 3).strip()), output);
-        text.setLength(0);
-        text.append(rest); // output after the prompt (e.g. a background job) waits for the next command
-        scanFrom = 0;
     }
 
     private void dropMiddle() {

@@ -1,12 +1,13 @@
 package dev.agentruntime.server.files;
 
+import static dev.agentruntime.server.files.CraftedZips.withUnixMode;
+import static dev.agentruntime.server.files.CraftedZips.zip;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.agentruntime.internal.WireCodec;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
@@ -17,8 +18,6 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +34,6 @@ import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -120,7 +118,7 @@ class TransferHandlersTest {
 
     @Test
     void recursiveUploadExtractsAndKeepsExecutableBits() throws Exception {
-        byte[] zip = withUnixMode(zip(Map.of("bin/run.sh", "#!/bin/sh\n")), "bin/run.sh", 0100755);
+        byte[] zip = withUnixMode(zip(Map.of("bin/run.sh", "#!/bin/sh\n")), "bin/run.sh", CraftedZips.EXECUTABLE_MODE);
 
         HttpResponse<String> response = upload(root.toString() + "/r", "true", "bundle.zip", zip);
 
@@ -177,13 +175,27 @@ class TransferHandlersTest {
         entries.put("readme.txt", "fine");
         entries.put("escape", "../../..");
         entries.put("escape/passwd", "pwned");
-        byte[] zip = withUnixMode(zip(entries), "escape", 0120777);
+        byte[] zip = withUnixMode(zip(entries), "escape", CraftedZips.SYMLINK_MODE);
 
         HttpResponse<String> response = upload(dest.toString(), null, "x.zip", zip);
 
         assertRejected(response, 400, "Unsafe zip entry 'escape': is a symbolic link, and symbolic links are not"
                 + " extracted. Nothing was extracted.");
         assertThat(names(dest)).isEmpty();
+    }
+
+    @Test
+    void refusedUploadRemovesTheDirectoriesItCreated() throws Exception {
+        Files.createDirectories(root.resolve("kept"));
+        Map<String, String> entries = new LinkedHashMap<>();
+        entries.put("good.txt", "fine");
+        entries.put("../evil", "pwned");
+
+        HttpResponse<String> response = upload(root.resolve("kept/new/dir").toString(), null, "x.zip", zip(entries));
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(names(root)).containsExactly("kept");
+        assertThat(names(root.resolve("kept"))).isEmpty();
     }
 
     @Test
@@ -474,36 +486,6 @@ class TransferHandlersTest {
         if (detail != null) {
             assertThat(body.get("detail").asText()).isEqualTo(detail);
         }
-    }
-
-    /** Entry names in the order they were written; a trailing slash makes a directory entry. */
-    private static byte[] zip(Map<String, String> entries) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            for (Map.Entry<String, String> e : entries.entrySet()) {
-                zip.putNextEntry(new ZipEntry(e.getKey()));
-                zip.write(bytes(e.getValue()));
-                zip.closeEntry();
-            }
-        }
-        return bytes.toByteArray();
-    }
-
-    /** Marks an entry as made on Unix with the given st_mode (java.util.zip cannot write external attributes). */
-    private static byte[] withUnixMode(byte[] zip, String name, int mode) {
-        ByteBuffer buf = ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN);
-        byte[] wanted = bytes(name);
-        for (int i = 0; i + 46 <= zip.length; i++) {
-            if (buf.getInt(i) != 0x02014b50 || Short.toUnsignedInt(buf.getShort(i + 28)) != wanted.length) {
-                continue;
-            }
-            if (ByteBuffer.wrap(zip, i + 46, wanted.length).equals(ByteBuffer.wrap(wanted))) {
-                buf.putShort(i + 4, (short) ((3 << 8) | 20));
-                buf.putInt(i + 38, mode << 16);
-                return zip;
-            }
-        }
-        throw new IllegalArgumentException("no central directory entry " + name);
     }
 
     private static Map<String, String> unzip(byte[] zip) throws IOException {
