@@ -10,7 +10,7 @@ class LongOutputTest {
     private static final String NONCE = "0123456789abcdef";
 
     private static String marker(int exitCode) {
-        return "\u001EAR" + NONCE + "\u001F" + exitCode + "\u001F-1\u001F/tmp\u001F\u001D";
+        return "\u001EAR" + NONCE + "\u001F1\u001F" + exitCode + "\u001F-1\u001F/tmp\u001F\u001D"; // seq 1
     }
 
     @Test
