@@ -267,7 +267,7 @@ final class DockerScenarios {
                 Runtime sandbox = null;
                 try {
                     try {
-                        sandbox = RuntimeFactory.connect(config);
+                        sandbox = RuntimeFactory.connect(config.toBuilder().sessionId(null).build()); // own session id
                     } finally {
                         settled.countDown();
                     }
