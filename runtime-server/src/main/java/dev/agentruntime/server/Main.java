@@ -63,6 +63,16 @@ public final class Main {
         boolean sourceBashrc = !"false".equalsIgnoreCase(env.remove("AGENT_RUNTIME_SOURCE_BASHRC"));
         BashSession shell = new BashSession(options.workingDir(), env, options.noChangeTimeout(), user.shellCommand(),
                 user.name(), hostname(), sourceBashrc);
+        // bash (and its ~/.bashrc) start in their own process while this thread sets up the HTTP side
+        java.util.concurrent.CompletableFuture<Void> shellStarted = new java.util.concurrent.CompletableFuture<>();
+        daemon("agent-runtime-shell-start", () -> {
+            try {
+                shell.start();
+                shellStarted.complete(null);
+            } catch (Throwable e) {
+                shellStarted.completeExceptionally(e);
+            }
+        });
         ActionExecutor executor = new ActionExecutor(shell, () -> new PythonKernel(options.workingDir(), env),
                 new FileService(options.workingDir()));
         ActionServer server = new ActionServer(options, executor, Endpoints.extra(options));
@@ -73,7 +83,11 @@ public final class Main {
         }, "agent-runtime-shutdown"));
 
         server.start();
-        shell.start();
+        try {
+            shellStarted.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        }
         server.markReady();
         System.out.println(READY_LINE_PREFIX + server.port());
         System.out.flush();
