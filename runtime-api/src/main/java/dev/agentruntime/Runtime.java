@@ -108,6 +108,19 @@ public interface Runtime extends AutoCloseable {
      */
     List<String> listFiles(String sandboxPath);
 
+    /**
+     * Whether the sandbox answers right now. Server-backed runtimes ask {@code /alive} (about half a millisecond);
+     * the default runs {@code true} in the shell. Never throws: a broken sandbox is simply not healthy.
+     */
+    default boolean isHealthy() {
+        try {
+            return status() == RuntimeStatus.READY
+                    && run(CmdRunAction.of("true").withHardTimeout(java.time.Duration.ofSeconds(5))).exitCode() == 0;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** URLs of application ports reachable from the host, mapped to the port inside the sandbox. */
     Map<String, Integer> webHosts();
 

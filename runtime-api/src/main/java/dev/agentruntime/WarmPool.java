@@ -104,7 +104,7 @@ public final class WarmPool implements AutoCloseable {
                 return RuntimeFactory.connect(config);
             }
             refill(key);
-            if (healthy(candidate)) {
+            if (candidate.isHealthy()) {
                 return candidate;
             }
             log.info("warm pool: dropping unhealthy sandbox {}", candidate.id());
@@ -116,11 +116,6 @@ public final class WarmPool implements AutoCloseable {
     public synchronized int idleCount(RuntimeConfig config) {
         Deque<Runtime> ready = idle.get(Key.of(config));
         return ready == null ? 0 : ready.size();
-    }
-
-    private static boolean healthy(Runtime runtime) {
-        return runtime.status() == RuntimeStatus.READY
-                && runtime.run(CmdRunAction.of("true").withHardTimeout(Duration.ofSeconds(5))).exitCode() == 0;
     }
 
     private void refill(Key key) {

@@ -189,6 +189,13 @@ public abstract class ActionServerRuntime implements Runtime {
         return client().listFiles(sandboxPath);
     }
 
+    /** Asks the server's {@code /alive}, which answers 200 only while its shell runs. */
+    @Override
+    public boolean isHealthy() {
+        ActionServerClient current = client;
+        return current != null && status() == RuntimeStatus.READY && current.isAlive();
+    }
+
     @Override
     public Map<String, Integer> webHosts() {
         return Map.of();

@@ -27,6 +27,9 @@ final class ZipStreaming {
 
     static void write(Path source, OutputStream out) throws IOException {
         ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(out, MultipartStream.CHUNK));
+        // Stored deflate blocks: like OpenHands' uncompressed download zips, and bound by the disk and the socket
+        // (163-278 MiB/s for 100 MiB here) instead of by deflate (~30 MiB/s for incompressible data).
+        zip.setLevel(java.util.zip.Deflater.NO_COMPRESSION);
         if (Files.isDirectory(source)) {
             addTree(zip, source, "");
         } else {
