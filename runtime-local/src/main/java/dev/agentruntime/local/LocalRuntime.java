@@ -163,11 +163,23 @@ public final class LocalRuntime extends ActionServerRuntime {
             throw new RuntimeTimeoutException("Local sandbox " + id() + " did not become ready within "
                     + config.startupTimeout() + ". " + describeFailure());
         } catch (ExecutionException e) {
+            awaitExit(); // its output ended: let the exit code arrive so the error can report it
             throw new RuntimeStartupException("Local sandbox " + id() + " failed to start: "
-                    + e.getCause().getMessage() + " " + describeFailure(), e.getCause());
+                    + e.getCause().getMessage() + ". " + describeFailure(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RuntimeStartupException("Interrupted while starting local sandbox " + id(), e);
+        }
+    }
+
+    private void awaitExit() {
+        Process p = process;
+        try {
+            if (p != null) {
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
