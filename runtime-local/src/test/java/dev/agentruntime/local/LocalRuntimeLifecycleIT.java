@@ -62,6 +62,14 @@ class LocalRuntimeLifecycleIT {
         List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), LocalRuntimeOwner.class.getName());
         Process owner = new ProcessBuilder(command).redirectErrorStream(false).start();
+        try {
+            killOwnerAndCheckItsSandboxDies(owner);
+        } finally {
+            owner.destroyForcibly(); // never leave the owner JVM (and its sandbox) behind when an assertion fails
+        }
+    }
+
+    private static void killOwnerAndCheckItsSandboxDies(Process owner) throws Exception {
         BufferedReader out = new BufferedReader(new InputStreamReader(owner.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();
         assertThat(line).as("owner JVM reported its sandbox (stderr: %s)", owner.isAlive() ? "" : new String(
