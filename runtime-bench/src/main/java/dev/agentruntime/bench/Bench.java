@@ -95,6 +95,16 @@ final class Bench {
     }
 
     /** A scenario that could not run: recorded for the report, the run goes on. */
+    /** Runs one scenario; a failure is recorded as a problem of that scenario and the run goes on. */
+    void guard(String scenario, Runnable body) {
+        log("[%s]", scenario);
+        try {
+            body.run();
+        } catch (RuntimeException | Error e) {
+            problem(scenario, e);
+        }
+    }
+
     void problem(String scenario, Throwable e) {
         String text = scenario + ": " + e;
         problems.add(text);

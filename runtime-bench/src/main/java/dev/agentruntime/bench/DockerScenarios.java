@@ -59,11 +59,11 @@ final class DockerScenarios {
     void run() {
         BenchOptions o = bench.options;
         if (o.runs("docker.prepare")) {
-            guard("docker.prepare", this::firstPreparation);
+            bench.guard("docker.prepare", this::firstPreparation);
         }
         if (o.anyRuns("docker.create", "docker.pool", "docker.rtt", "docker.concurrency", "docker.copy",
                 "docker.rss")) {
-            guard("docker image", () -> {
+            bench.guard("docker image", () -> {
                 long start = System.nanoTime();
                 DockerSandboxes.prepareImage((DockerRuntimeConfig) config().backendConfig().orElseThrow());
                 bench.log("  sandbox image for %s ready (%s ms, built now or found)", o.image,
@@ -71,19 +71,19 @@ final class DockerScenarios {
             });
         }
         if (o.runs("docker.create")) {
-            guard("docker.create", this::coldStarts);
+            bench.guard("docker.create", this::coldStarts);
         }
         if (o.runs("docker.pool")) {
-            guard("docker.pool", this::pooledStarts);
+            bench.guard("docker.pool", this::pooledStarts);
         }
         if (o.runs("docker.rtt")) {
-            guard("docker.rtt", this::roundTrips);
+            bench.guard("docker.rtt", this::roundTrips);
         }
         if (o.runs("docker.concurrency")) {
-            guard("docker.concurrency", this::concurrency);
+            bench.guard("docker.concurrency", this::concurrency);
         }
         if (o.runs("docker.copy")) {
-            guard("docker.copy", () -> {
+            bench.guard("docker.copy", () -> {
                 Path file = Workloads.randomFile(scratch, o.fileMib());
                 try (Runtime sandbox = RuntimeFactory.connect(config())) {
                     Transfers.measure(bench, "docker", "Docker", sandbox, file);
@@ -91,16 +91,7 @@ final class DockerScenarios {
             });
         }
         if (o.runs("docker.rss")) {
-            guard("docker.rss", this::memory);
-        }
-    }
-
-    private void guard(String scenario, Runnable body) {
-        bench.log("[%s]", scenario);
-        try {
-            body.run();
-        } catch (RuntimeException | Error e) {
-            bench.problem(scenario, e);
+            bench.guard("docker.rss", this::memory);
         }
     }
 

@@ -34,10 +34,10 @@ final class LocalScenarios {
     void run() {
         BenchOptions o = bench.options;
         if (o.runs("local.rtt")) {
-            guard("local.rtt", this::roundTrips);
+            bench.guard("local.rtt", this::roundTrips);
         }
         if (o.runs("local.create")) {
-            guard("local.create", () -> {
+            bench.guard("local.create", () -> {
                 try {
                     coldStarts();
                 } catch (InterruptedException e) {
@@ -47,10 +47,10 @@ final class LocalScenarios {
             });
         }
         if (o.runs("local.pool")) {
-            guard("local.pool", this::pooledStarts);
+            bench.guard("local.pool", this::pooledStarts);
         }
         if (o.runs("local.copy")) {
-            guard("local.copy", () -> {
+            bench.guard("local.copy", () -> {
                 Path file = Workloads.randomFile(scratch, o.fileMib());
                 try (Runtime sandbox = RuntimeFactory.connect(config())) {
                     Transfers.measure(bench, "local", "local", sandbox, file);
@@ -58,16 +58,7 @@ final class LocalScenarios {
             });
         }
         if (o.runs("local.rss")) {
-            guard("local.rss", this::memory);
-        }
-    }
-
-    private void guard(String scenario, Runnable body) {
-        bench.log("[%s]", scenario);
-        try {
-            body.run();
-        } catch (RuntimeException | Error e) {
-            bench.problem(scenario, e);
+            bench.guard("local.rss", this::memory);
         }
     }
 
