@@ -4,12 +4,13 @@ import dev.agentruntime.CmdRunAction;
 import dev.agentruntime.FileReadAction;
 import dev.agentruntime.FileWriteAction;
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.Secret;
 import dev.agentruntime.spi.ActionServerClient;
-import java.io.BufferedReader;
+import dev.agentruntime.spi.ServerEndpoint;
+import dev.agentruntime.spi.ServerLaunch;
+import dev.agentruntime.spi.StartupLog;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.io.Writer;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -23,7 +24,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -211,22 +211,20 @@ public final class ServerClassData {
         Path dump = work.resolve("archive.jsa");
         Path home = Files.createDirectories(work.resolve("home"));
         Path workspace = Files.createDirectories(work.resolve("workspace"));
-        List<String> command = new ArrayList<>();
-        command.add(javaExecutable.toString());
-        command.addAll(serverJvmOptions);
-        command.add("-XX:ArchiveClassesAtExit=" + dump);
-        command.addAll(List.of("-jar", jar.toString(), "0", "--working-dir", workspace.toString(), "--bind",
-                "127.0.0.1"));
-        String key = RuntimeConfig.randomKey();
-        ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-        builder.environment().put("SESSION_API_KEY", key);
-        builder.environment().put("AGENT_RUNTIME_EXIT_ON_STDIN_EOF", "1");
+        ServerLaunch launch = ServerLaunch.builder().java(javaExecutable.toString()).jar(jar.toString()).port(0)
+                .workingDir(workspace.toString()).bindAddress("127.0.0.1").sessionId("cds-training")
+                .sessionApiKey(Secret.of(RuntimeConfig.randomKey())).exitOnStdinEof(true)
+                .jvmOptions(serverJvmOptions).classDataOptions(List.of("-XX:ArchiveClassesAtExit=" + dump)).build();
+        ProcessBuilder builder = new ProcessBuilder(launch.command()).redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().putAll(launch.environment());
         builder.environment().put("HOME", home.toString());
         Process server = builder.start();
         try {
-            int port = readyPort(server);
-            try (ActionServerClient client = new ActionServerClient(URI.create("http://127.0.0.1:" + port), key,
-                    "cds-training")) {
+            StartupLog output = new StartupLog(null);
+            StartupLog.pump(server.getInputStream(), output, "agent-runtime-cds-training-output");
+            int port = output.awaitReady(Instant.now().plus(TRAINING_TIMEOUT), "The class-data training server", null);
+            try (ActionServerClient client = new ActionServerClient(ServerEndpoint.of(
+                    URI.create("http://127.0.0.1:" + port), launch.sessionApiKey()), "cds-training")) {
                 Duration timeout = Duration.ofSeconds(30);
                 client.isAlive();
                 client.execute(CmdRunAction.of("echo class-data"), timeout);
@@ -261,27 +259,6 @@ public final class ServerClassData {
                 server.destroyForcibly();
             }
         }
-    }
-
-    private static int readyPort(Process server) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = out.readLine()) != null) {
-            if (line.startsWith(ServerJar.READY_LINE_PREFIX)) {
-                int port = Integer.parseInt(line.substring(ServerJar.READY_LINE_PREFIX.length()).trim());
-                Thread drain = new Thread(() -> {
-                    try {
-                        out.transferTo(Writer.nullWriter());
-                    } catch (IOException ignored) {
-                        // the server exited
-                    }
-                }, "agent-runtime-cds-training-output");
-                drain.setDaemon(true);
-                drain.start();
-                return port;
-            }
-        }
-        throw new IOException("the training server exited before it was ready");
     }
 
     private static void deleteTree(Path root) {

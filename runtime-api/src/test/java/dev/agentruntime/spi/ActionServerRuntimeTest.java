@@ -12,6 +12,7 @@ import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeStatus;
+import dev.agentruntime.Secret;
 import dev.agentruntime.StatusEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,11 +28,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import okhttp3.mockwebserver.Dispatcher;
-import okhttp3.mockwebserver.MockResponse;
-import okhttp3.mockwebserver.MockWebServer;
-import okhttp3.mockwebserver.RecordedRequest;
-import okhttp3.mockwebserver.SocketPolicy;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import mockwebserver3.SocketEffect;
 import okio.Buffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -64,12 +65,12 @@ class ActionServerRuntimeTest {
         server.setDispatcher(new Dispatcher() {
             @Override
             public MockResponse dispatch(RecordedRequest request) {
-                String path = request.getRequestUrl().encodedPath();
+                String path = request.getUrl().encodedPath();
                 return switch (path) {
                     case "/alive" -> json(alive, "{\"status\": \"ok\"}");
                     case "/execute_action" -> executeResponse;
                     case "/upload_file" -> json(200, "{}");
-                    case "/download_files" -> new MockResponse().setBody(new Buffer().writeUtf8("PK-zip-bytes"));
+                    case "/download_files" -> new MockResponse.Builder().body("PK-zip-bytes").build();
                     case "/list_files" -> json(200, "[\"a/\", \"b.txt\"]");
                     default -> json(404, "{\"detail\": \"Not Found\"}");
                 };
@@ -80,11 +81,11 @@ class ActionServerRuntimeTest {
 
     @AfterEach
     void stop() throws IOException {
-        server.shutdown();
+        server.close();
     }
 
     private static MockResponse json(int code, String body) {
-        return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json").setBody(body);
+        return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body).build();
     }
 
     private RuntimeConfig.Builder config() {
@@ -112,7 +113,7 @@ class ActionServerRuntimeTest {
             if (startFailure != null) {
                 throw startFailure;
             }
-            return new ServerEndpoint(server.url("/").uri(), KEY);
+            return ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY));
         }
 
         @Override
@@ -126,7 +127,7 @@ class ActionServerRuntimeTest {
         }
 
         @Override
-        protected String describeFailure() {
+        protected String failureContext() {
             return "Last server log lines:\n  java.net.BindException: Address already in use";
         }
 
@@ -321,13 +322,13 @@ class ActionServerRuntimeTest {
             RecordedRequest execute = null;
             for (int i = server.getRequestCount(); i > 0 && execute == null; i--) {
                 RecordedRequest request = server.takeRequest(1, TimeUnit.SECONDS);
-                if (request != null && "/execute_action".equals(request.getPath())) {
+                if (request != null && "/execute_action".equals(request.getTarget())) {
                     execute = request;
                 }
             }
             assertThat(execute).isNotNull();
-            assertThat(execute.getHeader("X-Session-API-Key")).isEqualTo(KEY);
-            assertThat(new ObjectMapper().readTree(execute.getBody().readUtf8()).at("/action/timeout").asDouble())
+            assertThat(execute.getHeaders().get("X-Session-API-Key")).isEqualTo(KEY);
+            assertThat(new ObjectMapper().readTree(execute.getBody().utf8()).at("/action/timeout").asDouble())
                     .isEqualTo(7.0);
         }
     }
@@ -350,7 +351,7 @@ class ActionServerRuntimeTest {
 
     @Test
     void aDroppedConnectionMarksTheRuntimeDisconnected() {
-        executeResponse = new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST);
+        executeResponse = new MockResponse.Builder().onResponseStart(new SocketEffect.CloseSocket(true, false, false)).build();
         try (TestRuntime runtime = runtime()) {
             runtime.connect();
             assertThatThrownBy(() -> runtime.run("ls")).isInstanceOf(RuntimeDisconnectedException.class);

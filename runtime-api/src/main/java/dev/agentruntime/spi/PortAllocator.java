@@ -1,5 +1,6 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
+import dev.agentruntime.PortAllocationException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
