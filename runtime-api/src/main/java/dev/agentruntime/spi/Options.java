@@ -199,7 +199,7 @@ public final class Options {
     }
 
     private String describe(String key) {
-        return "Option " + key + " for runtime type '" + type + "'";
+        return "option " + key;
     }
 
     /** {@code true|false|yes|no|on|off|1|0}, any case. */
@@ -207,7 +207,7 @@ public final class Options {
         return switch (value.strip().toLowerCase(Locale.ROOT)) {
             case "true", "yes", "on", "1" -> true;
             case "false", "no", "off", "0" -> false;
-            default -> throw new InvalidConfigException(what + " must be true or false (also yes/no, on/off, 1/0), was '"
+            default -> throw new InvalidConfigException(what + " must be true or false (or yes/no, on/off, 1/0), was '"
                     + value + "'");
         };
     }
@@ -247,8 +247,8 @@ public final class Options {
             }
             return duration;
         } catch (NumberFormatException | DateTimeParseException | ArithmeticException e) {
-            throw new InvalidConfigException(what + " must be a duration such as 250ms, 90s, 5m, 1h, PT5M or a number of"
-                    + " seconds, was '" + value + "'");
+            throw new InvalidConfigException(what + " must look like 250ms, 90s, 5m, 1h, PT5M or a number of seconds,"
+                    + " was '" + value + "'");
         }
     }
 
@@ -278,7 +278,7 @@ public final class Options {
             }
             return Math.round(amount);
         } catch (NumberFormatException e) {
-            throw new InvalidConfigException(what + " must be a size such as 512m, 2g or a number of bytes, was '"
+            throw new InvalidConfigException(what + " must look like 512m, 2g or a number of bytes, was '"
                     + value + "'");
         }
     }

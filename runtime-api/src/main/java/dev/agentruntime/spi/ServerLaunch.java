@@ -65,6 +65,8 @@ public final class ServerLaunch {
     public static final String ENV_APP_PORT_2 = "APP_PORT_2";
     /** The JVM system property that names a server process's session (visible in {@code ps}; no secret). */
     public static final String SESSION_PROPERTY = "agent.runtime.session";
+    /** The JVM system property that marks a server meant to outlive the process that started it. */
+    public static final String KEEP_ALIVE_PROPERTY = "agent.runtime.keep-alive";
 
     private final Builder b;
 
@@ -75,6 +77,7 @@ public final class ServerLaunch {
     /** A launch for {@code config}'s session: its id, key (generated when none is set), timeouts, shell environment. */
     public static Builder forSession(RuntimeConfig config) {
         return new Builder().sessionId(config.sessionId()).sessionApiKey(config.sessionApiKeyOrGenerate())
+                .keepAlive(config.keepAlive())
                 .noChangeTimeout(config.noChangeTimeout()).workingDir(config.sandboxWorkspace())
                 .shellEnvironment(config.environment());
     }
@@ -102,6 +105,9 @@ public final class ServerLaunch {
         command.addAll(b.jvmOptions);
         command.addAll(b.classDataOptions);
         command.add("-D" + SESSION_PROPERTY + "=" + b.sessionId);
+        if (b.keepAlive) {
+            command.add("-D" + KEEP_ALIVE_PROPERTY + "=true");
+        }
         command.add("-jar");
         command.add(b.jar);
         command.add(Integer.toString(b.port));
@@ -205,6 +211,7 @@ public final class ServerLaunch {
         private Duration noChangeTimeout = RuntimeConfig.DEFAULT_NO_CHANGE_TIMEOUT;
         private Optional<Duration> idleTimeout = Optional.empty();
         private boolean exitOnStdinEof;
+        private boolean keepAlive;
         private boolean sourceBashrc = true;
         private List<String> jvmOptions = JVM_FLAGS;
         private List<String> classDataOptions = List.of();
@@ -273,6 +280,12 @@ public final class ServerLaunch {
         /** Exit when stdin ends: for a child process, whose stdin pipe the kernel closes when its parent dies. */
         public Builder exitOnStdinEof(boolean value) {
             this.exitOnStdinEof = value;
+            return this;
+        }
+
+        /** Marks the server's command line as a keep-alive sandbox's (for housekeeping that reads process lists). */
+        public Builder keepAlive(boolean value) {
+            this.keepAlive = value;
             return this;
         }
 
@@ -345,6 +358,7 @@ public final class ServerLaunch {
             c.noChangeTimeout = noChangeTimeout;
             c.idleTimeout = idleTimeout;
             c.exitOnStdinEof = exitOnStdinEof;
+            c.keepAlive = keepAlive;
             c.sourceBashrc = sourceBashrc;
             c.jvmOptions = jvmOptions;
             c.classDataOptions = classDataOptions;

@@ -120,6 +120,17 @@ public record SessionLabels(String sessionId, String role, SandboxOwner owner, I
         }
     }
 
+    /**
+     * Labels for something of ours that belongs to no session (a prepared image, a probe container): managed-by, the
+     * role, this process as owner, now, this library's version; in the {@link #asLabels()} form.
+     */
+    public static Map<String, String> ownedBy(String role) {
+        Map<String, String> labels = forSession("-", false).withRole(role).asLabels();
+        labels.remove(PREFIX + SESSION_ID);
+        labels.remove(PREFIX + KEEP_ALIVE);
+        return labels;
+    }
+
     /** The selector for everything we manage, in the {@link #asLabels()} form. */
     public static Map<String, String> managedSelector() {
         return Map.of(PREFIX + MANAGED_BY, MANAGED_BY_VALUE);
@@ -147,6 +158,30 @@ public record SessionLabels(String sessionId, String role, SandboxOwner owner, I
      * @return empty when the map does not describe something we manage, or its owner entries are malformed
      */
     public static Optional<SessionLabels> parse(Map<String, String> labels) {
+        Map<String, String> e = entriesOf(labels);
+        if (!MANAGED_BY_VALUE.equals(e.get(MANAGED_BY)) || e.get(SESSION_ID) == null) {
+            return Optional.empty();
+        }
+        Optional<SandboxOwner> owner = ownerOf(e);
+        try {
+            Instant created = e.containsKey(CREATED_AT) ? Instant.parse(e.get(CREATED_AT)) : Instant.EPOCH;
+            return owner.map(o -> new SessionLabels(e.get(SESSION_ID), e.getOrDefault(ROLE, ROLE_SANDBOX), o, created,
+                    "true".equals(e.get(KEEP_ALIVE)), e.getOrDefault(VERSION, "unknown"),
+                    Optional.ofNullable(e.get(SERVER_VERSION))));
+        } catch (DateTimeParseException ex) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The owner recorded in labels of either form, also on objects of no session (images, probes); empty when
+     * the entries are missing or malformed.
+     */
+    public static Optional<SandboxOwner> parseOwner(Map<String, String> labels) {
+        return ownerOf(entriesOf(labels));
+    }
+
+    private static Map<String, String> entriesOf(Map<String, String> labels) {
         Map<String, String> e = new LinkedHashMap<>();
         labels.forEach((key, value) -> {
             if (key.startsWith(PREFIX)) {
@@ -155,18 +190,17 @@ public record SessionLabels(String sessionId, String role, SandboxOwner owner, I
                 e.put(key.substring(KUBERNETES_PREFIX.length()), value);
             }
         });
-        if (!MANAGED_BY_VALUE.equals(e.get(MANAGED_BY)) || e.get(SESSION_ID) == null) {
+        return e;
+    }
+
+    private static Optional<SandboxOwner> ownerOf(Map<String, String> e) {
+        if (e.get(OWNER_HOST) == null || e.get(OWNER_PID) == null) {
             return Optional.empty();
         }
         try {
-            SandboxOwner owner = new SandboxOwner(e.getOrDefault(OWNER_HOST, ""),
-                    Long.parseLong(e.getOrDefault(OWNER_PID, "-1")), Long.parseLong(e.getOrDefault(OWNER_STARTED, "0")),
-                    Optional.ofNullable(e.get(OWNER_BOOT_ID)));
-            Instant created = e.containsKey(CREATED_AT) ? Instant.parse(e.get(CREATED_AT)) : Instant.EPOCH;
-            return Optional.of(new SessionLabels(e.get(SESSION_ID), e.getOrDefault(ROLE, ROLE_SANDBOX), owner, created,
-                    "true".equals(e.get(KEEP_ALIVE)), e.getOrDefault(VERSION, "unknown"),
-                    Optional.ofNullable(e.get(SERVER_VERSION))));
-        } catch (NumberFormatException | DateTimeParseException ex) {
+            return Optional.of(new SandboxOwner(e.get(OWNER_HOST), Long.parseLong(e.get(OWNER_PID)),
+                    Long.parseLong(e.getOrDefault(OWNER_STARTED, "0")), Optional.ofNullable(e.get(OWNER_BOOT_ID))));
+        } catch (NumberFormatException ex) {
             return Optional.empty();
         }
     }

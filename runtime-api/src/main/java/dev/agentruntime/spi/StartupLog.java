@@ -151,13 +151,13 @@ public final class StartupLog {
         }
     }
 
-    /** "Last server output lines:" and the lines, or a sentence saying there were none; for error messages. */
+    /** "Last server log lines:" and the lines, or a sentence saying there were none; for error messages. */
     public String describe() {
         List<String> lines = lastLines();
         if (lines.isEmpty()) {
             return "The server printed nothing.";
         }
-        return "Last server output lines:\n  " + String.join("\n  ", lines);
+        return "Last server log lines:\n  " + String.join("\n  ", lines);
     }
 
     /**

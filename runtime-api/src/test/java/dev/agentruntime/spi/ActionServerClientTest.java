@@ -110,8 +110,51 @@ class ActionServerClientTest {
     }
 
     @Test
+    void everyCallCarriesTheEndpointsHeadersAndPathPrefixTransfersIncluded(@TempDir Path dir) throws Exception {
+        ServerEndpoint endpoint = ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY)).withPathPrefix("/rt-42")
+                .withSecretHeader("X-Traffic-Token", Secret.of("traffic-secret")).withHeader("E2b-Sandbox-Id", "sb-1");
+        ActionServerClient routed = new ActionServerClient(endpoint, "sess-1");
+        server.enqueue(json(200, RUN_OBSERVATION));
+        server.enqueue(json(200, "[]"));
+        server.enqueue(json(200, "{}"));
+        server.enqueue(new MockResponse.Builder().body("PK").build());
+        server.enqueue(json(200, "{\"status\": \"ok\"}"));
+        routed.execute(CmdRunAction.of("ls"), DEFAULT_TIMEOUT);
+        routed.listFiles("/workspace");
+        routed.upload(Files.writeString(dir.resolve("f.txt"), "x"), "/workspace", false);
+        routed.download("/workspace", dir.resolve("out.zip"));
+        routed.isAlive();
+        for (String path : List.of("/rt-42/execute_action", "/rt-42/list_files", "/rt-42/upload_file",
+                "/rt-42/download_files", "/rt-42/alive")) {
+            RecordedRequest request = take();
+            assertThat(request.getUrl().encodedPath()).isEqualTo(path);
+            assertThat(request.getHeaders().get("X-Session-API-Key")).as(path).isEqualTo(KEY);
+            assertThat(request.getHeaders().get("X-Traffic-Token")).as(path).isEqualTo("traffic-secret");
+            assertThat(request.getHeaders().get("E2b-Sandbox-Id")).as(path).isEqualTo("sb-1");
+        }
+        assertThat(endpoint.toString()).doesNotContain("traffic-secret").doesNotContain(KEY).contains("REDACTED");
+    }
+
+    @Test
+    void neitherTheKeyNorASecretHeaderReachesTheLogsAtTrace() throws Exception {
+        String secret = "trace-secret-" + System.nanoTime();
+        ActionServerClient traced = new ActionServerClient(ServerEndpoint.of(server.url("/").uri(), Secret.of(secret))
+                .withSecretHeader("X-Token", Secret.of(secret + "-header")), "sess-trace");
+        server.enqueue(json(200, RUN_OBSERVATION));
+        server.enqueue(json(403, "{\"detail\": \"Invalid API Key\"}"));
+        traced.execute(CmdRunAction.of("echo traced-command"), DEFAULT_TIMEOUT);
+        assertThatThrownBy(() -> traced.execute(CmdRunAction.of("echo refused"), DEFAULT_TIMEOUT))
+                .isInstanceOf(ActionFailedException.class).hasMessageNotContaining(secret);
+        List<String> lines = dev.agentruntime.testlog.CapturingLoggers.lines();
+        assertThat(lines).as("TRACE is on and the wire bodies are logged").anyMatch(l -> l.startsWith("TRACE")
+                && l.contains("traced-command"));
+        assertThat(lines).noneMatch(l -> l.contains(secret));
+    }
+
+    @Test
     void sendsNoKeyHeaderWhenThereIsNoKey() throws Exception {
-        ActionServerClient open = new ActionServerClient(new ServerEndpoint(server.url("/").uri(), Optional.empty(), List.of()), "sess-1");
+        ActionServerClient open = new ActionServerClient(
+                new ServerEndpoint(server.url("/").uri(), Optional.empty(), List.of()), "sess-1");
         server.enqueue(json(200, RUN_OBSERVATION));
         open.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
         assertThat(take().getHeaders().get("X-Session-API-Key")).isNull();

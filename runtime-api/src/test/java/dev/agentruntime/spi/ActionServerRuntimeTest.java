@@ -33,7 +33,6 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import mockwebserver3.SocketEffect;
-import okio.Buffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -65,7 +64,7 @@ class ActionServerRuntimeTest {
         server.setDispatcher(new Dispatcher() {
             @Override
             public MockResponse dispatch(RecordedRequest request) {
-                String path = request.getUrl().encodedPath();
+                String path = request.getUrl().encodedPath().replaceFirst("^/moved/", "/"); // a resumed server moved
                 return switch (path) {
                     case "/alive" -> json(alive, "{\"status\": \"ok\"}");
                     case "/execute_action" -> executeResponse;
@@ -435,5 +434,163 @@ class ActionServerRuntimeTest {
             runtime.connect();
             assertThat(runtime.listFiles("/workspace")).containsExactly("a/", "b.txt");
         }
+    }
+
+    // ---------------------------------------------------------------------------- kit: lifecycle template
+
+    /** A backend that can pause, beats a heartbeat and leases ports; it records what the base class asks of it. */
+    private final class PausableRuntime extends ActionServerRuntime {
+        final List<String> calls = new CopyOnWriteArrayList<>();
+        final AtomicInteger beats = new AtomicInteger();
+        volatile java.net.URI resumedAt;
+        volatile List<PortLease> leased = List.of();
+
+        PausableRuntime(RuntimeConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected ServerEndpoint startSandbox(Instant deadline) {
+            calls.add("start");
+            leased = leasePorts(PortRange.APP_1);
+            return ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY));
+        }
+
+        @Override
+        protected void onReady(ActionServerClient client) {
+            calls.add("ready " + client.baseUrl().getPath());
+        }
+
+        @Override
+        protected void stopSandbox() {
+            calls.add("stop");
+        }
+
+        @Override
+        protected Duration heartbeatInterval() {
+            return Duration.ofMillis(100);
+        }
+
+        @Override
+        protected void heartbeat(ActionServerClient client) {
+            beats.incrementAndGet();
+            super.heartbeat(client);
+        }
+
+        @Override
+        protected void pauseSandbox() {
+            calls.add("pause");
+        }
+
+        @Override
+        protected java.util.Optional<ServerEndpoint> resumeSandbox(Instant deadline) {
+            calls.add("resume");
+            return resumedAt == null ? java.util.Optional.empty()
+                    : java.util.Optional.of(ServerEndpoint.of(resumedAt, Secret.of(KEY)));
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            java.util.EnumSet<Capability> caps = serverCapabilities();
+            caps.add(Capability.PAUSE_RESUME);
+            return caps;
+        }
+    }
+
+    @Test
+    void pauseAndResumeGoThroughTheHooksAndAPausedRuntimeRefusesActionsAtOnce() throws Exception {
+        try (PausableRuntime runtime = new PausableRuntime(config().build())) {
+            runtime.connect();
+            runtime.pause();
+            runtime.pause(); // already paused: nothing more
+            assertThat(runtime.status()).isEqualTo(RuntimeStatus.PAUSED);
+            int requestsBefore = server.getRequestCount();
+            assertThatThrownBy(() -> runtime.run("echo hi")).isInstanceOf(dev.agentruntime.RuntimePausedException.class)
+                    .hasMessageContaining("Sandbox sess-rt is paused").hasMessageContaining("resume()");
+            assertThatThrownBy(() -> runtime.listFiles("/")).isInstanceOf(dev.agentruntime.RuntimePausedException.class);
+            assertThat(server.getRequestCount()).as("nothing was sent while paused").isEqualTo(requestsBefore);
+            runtime.resume();
+            runtime.resume(); // not paused: nothing more
+            assertThat(runtime.status()).isEqualTo(RuntimeStatus.READY);
+            assertThat(runtime.run("echo hi").content()).isEqualTo("hi");
+            assertThat(runtime.calls).containsExactly("start", "ready /", "pause", "resume", "ready /");
+            assertThat(statuses()).containsSubsequence(RuntimeStatus.READY, RuntimeStatus.PAUSED,
+                    RuntimeStatus.STARTING_RUNTIME, RuntimeStatus.READY);
+        }
+    }
+
+    @Test
+    void aResumeThatMovesTheServerSwitchesTheClientToTheNewEndpoint() {
+        try (PausableRuntime runtime = new PausableRuntime(config().build())) {
+            runtime.connect();
+            runtime.pause();
+            runtime.resumedAt = server.url("/moved/").uri();
+            runtime.resume();
+            assertThat(runtime.calls).endsWith("ready /moved/");
+            assertThat(runtime.client().baseUrl().getPath()).isEqualTo("/moved/");
+        }
+    }
+
+    @Test
+    void aResumeWhoseServerNeverAnswersMarksTheRuntimeDisconnected() {
+        try (PausableRuntime runtime = new PausableRuntime(config().startupTimeout(Duration.ofMillis(300)).build())) {
+            runtime.connect();
+            runtime.pause();
+            alive = 503;
+            assertThatThrownBy(runtime::resume).isInstanceOf(RuntimeDisconnectedException.class)
+                    .hasMessageContaining("did not come back after resume");
+            assertThat(runtime.status()).isEqualTo(RuntimeStatus.ERROR_RUNTIME_DISCONNECTED);
+        }
+    }
+
+    @Test
+    void pauseIsRefusedWithoutTheCapability() {
+        try (TestRuntime runtime = runtime()) {
+            runtime.connect();
+            assertThatThrownBy(runtime::pause).isInstanceOf(dev.agentruntime.UnsupportedCapabilityException.class)
+                    .hasMessageContaining("no PAUSE_RESUME");
+        }
+    }
+
+    @Test
+    void theHeartbeatBeatsWhileReadyAndStopsWhilePausedAndAfterClose() throws Exception {
+        PausableRuntime runtime = new PausableRuntime(config().build());
+        runtime.connect();
+        awaitBeats(runtime, 2);
+        runtime.pause();
+        awaitNoHeartbeatThread();
+        int atPause = runtime.beats.get();
+        runtime.resume();
+        awaitBeats(runtime, atPause + 2);
+        runtime.close();
+        awaitNoHeartbeatThread();
+    }
+
+    private static void awaitNoHeartbeatThread() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals("agent-runtime-heartbeat-sess-rt") && t.isAlive())) {
+            assertThat(System.nanoTime()).as("the heartbeat thread ends within 10 s").isLessThan(deadline);
+            Thread.sleep(20); // polling a condition with a deadline
+        }
+    }
+
+    private static void awaitBeats(PausableRuntime runtime, int atLeast) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (runtime.beats.get() < atLeast) {
+            assertThat(System.nanoTime()).as("heartbeats within 10 s").isLessThan(deadline);
+            Thread.sleep(20); // polling a counter with a deadline
+        }
+    }
+
+    @Test
+    void leasedPortsAreReleasedAfterTheSandboxStops() throws Exception {
+        PausableRuntime runtime = new PausableRuntime(config().build());
+        runtime.connect();
+        int port = runtime.leased.get(0).port();
+        assertThat(runtime.leased.get(0).toString()).contains(Integer.toString(port));
+        runtime.close();
+        assertThat(runtime.leased.get(0).toString()).contains("released");
+        assertThat(runtime.calls).endsWith("stop");
     }
 }

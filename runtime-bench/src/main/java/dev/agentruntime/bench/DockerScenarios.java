@@ -60,6 +60,7 @@ final class DockerScenarios {
         BenchOptions o = bench.options;
         if (o.runs("docker.prepare")) {
             bench.guard("docker.prepare", this::firstPreparation);
+            bench.guard("docker.jlink", this::coldJlink);
         }
         if (o.anyRuns("docker.create", "docker.pool", "docker.rtt", "docker.concurrency", "docker.copy",
                 "docker.rss")) {
@@ -132,6 +133,27 @@ final class DockerScenarios {
             }
         } finally {
             removeImages(base);
+        }
+    }
+
+    /**
+     * A cold {@code jlink} of the runtime shipped into images without Java, into a fresh cache directory (it runs once
+     * per JDK in real use, and is cached afterwards).
+     */
+    private void coldJlink() {
+        Path cache;
+        try {
+            cache = java.nio.file.Files.createTempDirectory("agent-runtime-bench-jre");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        try {
+            long start = System.nanoTime();
+            new dev.agentruntime.docker.internal.JreLinker(cache).linkedRuntime();
+            bench.add("docker.prepare.jlink", "jlink of the shipped Java runtime, cold", "ms",
+                    Stats.single(Bench.ms(System.nanoTime() - start)), "once per JDK; cached afterwards");
+        } finally {
+            BenchMain.deleteTree(cache);
         }
     }
 

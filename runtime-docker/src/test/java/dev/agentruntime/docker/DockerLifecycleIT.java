@@ -77,7 +77,7 @@ class DockerLifecycleIT {
             assertThat(labels).containsEntry(Labels.MANAGED_BY, "agent-runtime")
                     .containsEntry(Labels.SESSION_ID, session)
                     .containsEntry(Labels.OWNER_PID, Long.toString(ProcessHandle.current().pid()))
-                    .containsEntry(Labels.OWNER_HOST, Labels.Owner.current().host())
+                    .containsEntry(Labels.OWNER_HOST, dev.agentruntime.spi.SandboxOwner.current().host())
                     .containsEntry(Labels.KEEP_ALIVE, "false")
                     .containsKeys(Labels.CREATED_AT, Labels.VERSION, Labels.OWNER_STARTED);
             HostConfig host = info.getHostConfig();
@@ -283,7 +283,7 @@ class DockerLifecycleIT {
         assertThatThrownBy(runtime::connect).isInstanceOf(RuntimeStartupException.class)
                 .hasMessageContaining("agent-runtime-" + session)
                 .hasMessageContaining("exit code 2")
-                .hasMessageContaining("Last output lines")
+                .hasMessageContaining("Last server log lines")
                 .hasMessageContaining("AGENT_RUNTIME_IDLE_TIMEOUT_SECONDS must be a number of seconds");
         runtime.close();
         assertThat(docker.awaitNoSession(session, Duration.ofSeconds(10))).as("nothing left behind").isTrue();
