@@ -8,10 +8,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * Finds the executable action-server jar that backends start (locally) or ship into sandboxes (Docker).
@@ -65,24 +61,13 @@ public final class ServerJar {
             }
             long size = Files.size(jar);
             long modified = Files.getLastModifiedTime(jar).toMillis();
-            String sha = digest(jar);
+            String sha = Hashes.sha256Hex(jar);
             if (Files.size(jar) == size && Files.getLastModifiedTime(jar).toMillis() == modified) {
                 lastDigest = new Digest(jar, size, modified, sha);
             }
             return sha;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the action server jar " + jar, e);
-        }
-    }
-
-    private static String digest(Path jar) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(jar), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read the action server jar " + jar, e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

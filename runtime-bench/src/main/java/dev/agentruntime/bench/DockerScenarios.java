@@ -14,6 +14,7 @@ import dev.agentruntime.docker.DockerSandboxes;
 import dev.agentruntime.docker.PullPolicy;
 import dev.agentruntime.docker.internal.BuildContext;
 import dev.agentruntime.docker.internal.Labels;
+import dev.agentruntime.internal.JreLinker;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -149,7 +150,7 @@ final class DockerScenarios {
         }
         try {
             long start = System.nanoTime();
-            new dev.agentruntime.docker.internal.JreLinker(cache).linkedRuntime();
+            new dev.agentruntime.internal.JreLinker(cache).linkedRuntime();
             bench.add("docker.prepare.jlink", "jlink of the shipped Java runtime, cold", "ms",
                     Stats.single(Bench.ms(System.nanoTime() - start)), "once per JDK; cached afterwards");
         } finally {

@@ -110,7 +110,9 @@ public final class DockerRuntime extends ActionServerRuntime {
         }
 
         Container withHostPorts(Map<Integer, Integer> ports) {
-            return new Container(id, createdHere, createdAt, insidePorts, Map.copyOf(ports), python3);
+            // in the order of the inside ports: server first
+            return new Container(id, createdHere, createdAt, insidePorts,
+                    Collections.unmodifiableMap(new LinkedHashMap<>(ports)), python3);
         }
 
         String shortId() {

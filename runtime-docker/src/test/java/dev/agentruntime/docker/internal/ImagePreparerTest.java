@@ -2,6 +2,7 @@ package dev.agentruntime.docker.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.agentruntime.internal.JreLinker;
 import org.junit.jupiter.api.Test;
 
 class ImagePreparerTest {
