@@ -13,11 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.spi.ToolProvider;
-import java.util.stream.Stream;
 
 /**
  * Makes the small Java runtime shipped into sandboxes without Java (Docker base images, the server bundle): {@code jlink} (run in-process through
@@ -121,24 +119,7 @@ public final class JreLinker {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot store the linked Java runtime at " + target, e);
         } finally {
-            deleteTree(work);
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a temp directory
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
+            FileTrees.deleteQuietly(work);
         }
     }
 }

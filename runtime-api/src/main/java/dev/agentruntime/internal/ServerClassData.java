@@ -10,7 +10,6 @@ import dev.agentruntime.spi.ServerEndpoint;
 import dev.agentruntime.spi.ServerLaunch;
 import dev.agentruntime.spi.StartupLog;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -21,10 +20,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -163,7 +160,7 @@ public final class ServerClassData {
             made = runTraining(work);
             return made;
         } finally {
-            deleteTree(work);
+            FileTrees.deleteQuietly(work);
             if (made) {
                 Files.deleteIfExists(lock);
             }
@@ -249,20 +246,6 @@ public final class ServerClassData {
                 server.descendants().forEach(ProcessHandle::destroyForcibly);
                 server.destroyForcibly();
             }
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a temp directory
-                }
-            });
-        } catch (IOException | UncheckedIOException ignored) {
-            // best effort
         }
     }
 }

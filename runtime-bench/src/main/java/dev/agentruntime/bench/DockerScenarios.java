@@ -154,7 +154,7 @@ final class DockerScenarios {
             bench.add("docker.prepare.jlink", "jlink of the shipped Java runtime, cold", "ms",
                     Stats.single(Bench.ms(System.nanoTime() - start)), "once per JDK; cached afterwards");
         } finally {
-            BenchMain.deleteTree(cache);
+            dev.agentruntime.internal.FileTrees.deleteQuietly(cache);
         }
     }
 

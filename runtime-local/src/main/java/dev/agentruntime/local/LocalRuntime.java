@@ -8,6 +8,7 @@ import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeNotFoundException;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeStatus;
+import dev.agentruntime.internal.FileTrees;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
 import dev.agentruntime.spi.ActionServerClient;
@@ -25,7 +26,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -34,7 +34,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -282,7 +281,7 @@ public final class LocalRuntime extends ActionServerRuntime {
             tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
         }
         if (temporaryWorkspace && workspace != null) {
-            deleteTree(workspace);
+            FileTrees.deleteQuietly(workspace);
             temporaryWorkspace = false;
         }
     }
@@ -294,20 +293,6 @@ public final class LocalRuntime extends ActionServerRuntime {
             Thread.currentThread().interrupt();
             p.destroyForcibly();
             return false;
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(path -> {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException ignored) {
-                    // best effort: a file still held open by a dying process
-                }
-            });
-        } catch (IOException e) {
-            log.debug("cannot remove {}: {}", root, e.toString());
         }
     }
 
