@@ -37,6 +37,9 @@ import java.util.Optional;
  * @param statusListener    receives status events
  * @param attachToExisting  attach to the session's existing sandbox instead of creating one
  * @param keepAlive         leave the sandbox running on {@code close()}
+ * @param labels            the caller's own labels, recorded on the sandbox beside the library's session labels and
+ *                          listed by housekeeping (e.g. a tenant or a runtime id); keys and values must be valid
+ *                          Kubernetes label names and values (1-63 letters, digits, {@code -_.}, alphanumeric ends)
  */
 public record RuntimeConfig(
         String type,
@@ -52,7 +55,8 @@ public record RuntimeConfig(
         Optional<BackendConfig> backendConfig,
         StatusListener statusListener,
         boolean attachToExisting,
-        boolean keepAlive) {
+        boolean keepAlive,
+        Map<String, String> labels) {
 
     public static final String DEFAULT_TYPE = "local";
     public static final Duration DEFAULT_ACTION_TIMEOUT = Duration.ofSeconds(120);
@@ -97,7 +101,21 @@ public record RuntimeConfig(
         options = Map.copyOf(options);
         backendConfig = Objects.requireNonNullElse(backendConfig, Optional.empty());
         statusListener = Objects.requireNonNullElse(statusListener, StatusListener.NONE);
+        labels = Map.copyOf(Objects.requireNonNullElse(labels, Map.of()));
+        for (Map.Entry<String, String> label : labels.entrySet()) {
+            if (!label.getKey().matches(LABEL_PATTERN)) {
+                throw new InvalidConfigException("label key '" + label.getKey() + "' is not valid: use 1-63 letters,"
+                        + " digits, '-', '_' or '.', starting and ending with a letter or digit");
+            }
+            if (!label.getValue().isEmpty() && !label.getValue().matches(LABEL_PATTERN)) {
+                throw new InvalidConfigException("the value of label " + label.getKey() + " is not valid: use up to 63"
+                        + " letters, digits, '-', '_' or '.', starting and ending with a letter or digit");
+            }
+        }
     }
+
+    /** What a label key or a non-empty label value must look like (Kubernetes' label-value rule). */
+    private static final String LABEL_PATTERN = "[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?";
 
     public static Builder builder() {
         return new Builder();
@@ -190,7 +208,7 @@ public record RuntimeConfig(
                 + ", noChangeTimeout=" + noChangeTimeout
                 + ", sessionApiKey=" + (sessionApiKey.isPresent() ? Secret.REDACTED : "(generated)")
                 + ", options=" + options.keySet() + ", backendConfig=" + backendConfig.orElse(null)
-                + ", attachToExisting=" + attachToExisting + ", keepAlive=" + keepAlive + "]";
+                + ", attachToExisting=" + attachToExisting + ", keepAlive=" + keepAlive + ", labels=" + labels + "]";
     }
 
     private static String requireText(String value, String name) {
@@ -236,6 +254,7 @@ public record RuntimeConfig(
         private StatusListener statusListener = StatusListener.NONE;
         private boolean attachToExisting;
         private boolean keepAlive;
+        private Map<String, String> labels = new LinkedHashMap<>();
 
         private Builder() {
         }
@@ -255,6 +274,7 @@ public record RuntimeConfig(
             statusListener = c.statusListener;
             attachToExisting = c.attachToExisting;
             keepAlive = c.keepAlive;
+            labels = new LinkedHashMap<>(c.labels);
         }
 
         public Builder type(String value) {
@@ -344,11 +364,23 @@ public record RuntimeConfig(
             return this;
         }
 
+        /** Replaces the caller's labels. */
+        public Builder labels(Map<String, String> value) {
+            this.labels = new LinkedHashMap<>(value);
+            return this;
+        }
+
+        /** Adds one of the caller's labels. */
+        public Builder label(String key, String value) {
+            this.labels.put(key, value);
+            return this;
+        }
+
         public RuntimeConfig build() {
             String id = sessionId != null ? sessionId : "ar-" + randomKey().substring(0, 12);
             return new RuntimeConfig(type, id, Optional.ofNullable(workspace), sandboxWorkspace, environment,
                     actionTimeout, startupTimeout, noChangeTimeout, Optional.ofNullable(sessionApiKey), options,
-                    Optional.ofNullable(backendConfig), statusListener, attachToExisting, keepAlive);
+                    Optional.ofNullable(backendConfig), statusListener, attachToExisting, keepAlive, labels);
         }
     }
 }

@@ -58,6 +58,7 @@ class RuntimeConfigTest {
                 .statusListener(listener)
                 .attachToExisting(true)
                 .keepAlive(true)
+                .label("tenant", "t-1")
                 .build();
         RuntimeConfig copy = config.toBuilder().build();
         assertThat(copy).isEqualTo(config);

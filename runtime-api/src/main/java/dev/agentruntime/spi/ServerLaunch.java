@@ -67,6 +67,8 @@ public final class ServerLaunch {
     public static final String SESSION_PROPERTY = "agent.runtime.session";
     /** The JVM system property that marks a server meant to outlive the process that started it. */
     public static final String KEEP_ALIVE_PROPERTY = "agent.runtime.keep-alive";
+    /** The prefix of the JVM system properties that carry the caller's labels ({@code RuntimeConfig.labels()}). */
+    public static final String LABEL_PROPERTY_PREFIX = "agent.runtime.label.";
 
     private final Builder b;
 
@@ -77,7 +79,7 @@ public final class ServerLaunch {
     /** A launch for {@code config}'s session: its id, key (generated when none is set), timeouts, shell environment. */
     public static Builder forSession(RuntimeConfig config) {
         return new Builder().sessionId(config.sessionId()).sessionApiKey(config.sessionApiKeyOrGenerate())
-                .keepAlive(config.keepAlive())
+                .keepAlive(config.keepAlive()).labels(config.labels())
                 .noChangeTimeout(config.noChangeTimeout()).workingDir(config.sandboxWorkspace())
                 .shellEnvironment(config.environment());
     }
@@ -108,6 +110,7 @@ public final class ServerLaunch {
         if (b.keepAlive) {
             command.add("-D" + KEEP_ALIVE_PROPERTY + "=true");
         }
+        b.labels.forEach((key, value) -> command.add("-D" + LABEL_PROPERTY_PREFIX + key + "=" + value));
         command.add("-jar");
         command.add(b.jar);
         command.add(Integer.toString(b.port));
@@ -212,6 +215,7 @@ public final class ServerLaunch {
         private Optional<Duration> idleTimeout = Optional.empty();
         private boolean exitOnStdinEof;
         private boolean keepAlive;
+        private Map<String, String> labels = Map.of();
         private boolean sourceBashrc = true;
         private List<String> jvmOptions = JVM_FLAGS;
         private List<String> classDataOptions = List.of();
@@ -289,6 +293,12 @@ public final class ServerLaunch {
             return this;
         }
 
+        /** The caller's labels, put on the command line (for housekeeping that reads process lists). */
+        public Builder labels(Map<String, String> value) {
+            this.labels = Map.copyOf(value);
+            return this;
+        }
+
         public Builder sourceBashrc(boolean value) {
             this.sourceBashrc = value;
             return this;
@@ -359,6 +369,7 @@ public final class ServerLaunch {
             c.idleTimeout = idleTimeout;
             c.exitOnStdinEof = exitOnStdinEof;
             c.keepAlive = keepAlive;
+            c.labels = labels;
             c.sourceBashrc = sourceBashrc;
             c.jvmOptions = jvmOptions;
             c.classDataOptions = classDataOptions;

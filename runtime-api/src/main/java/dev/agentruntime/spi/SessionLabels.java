@@ -30,14 +30,20 @@ import java.util.Properties;
  * @param keepAlive      created to outlive its owner: housekeeping never reaps it
  * @param libraryVersion this library's version
  * @param serverVersion  the action server's version (its jar digest), when known
+ * @param userLabels     the caller's own labels ({@link RuntimeConfig#labels()}), recorded under
+ *                       {@value #USER_PREFIX}{@code <key>} ({@value #KUBERNETES_USER_PREFIX}{@code <key>} on Kubernetes)
  */
 public record SessionLabels(String sessionId, String role, SandboxOwner owner, Instant createdAt, boolean keepAlive,
-                            String libraryVersion, Optional<String> serverVersion) {
+                            String libraryVersion, Optional<String> serverVersion, Map<String, String> userLabels) {
 
     /** Key prefix of Docker labels and vendor metadata. */
     public static final String PREFIX = "dev.agentruntime.";
     /** Key prefix of Kubernetes labels and annotations (a DNS subdomain, as qualified label keys need). */
     public static final String KUBERNETES_PREFIX = "agentruntime.dev/";
+    /** Key prefix of the caller's own labels in Docker labels and vendor metadata. */
+    public static final String USER_PREFIX = "dev.agentruntime.label.";
+    /** Key prefix of the caller's own labels on Kubernetes. */
+    public static final String KUBERNETES_USER_PREFIX = "label.agentruntime.dev/";
     public static final String MANAGED_BY_VALUE = "agent-runtime";
     public static final String ROLE_SANDBOX = "sandbox";
 
@@ -64,24 +70,31 @@ public record SessionLabels(String sessionId, String role, SandboxOwner owner, I
         Objects.requireNonNull(createdAt, "createdAt");
         Objects.requireNonNull(libraryVersion, "libraryVersion");
         serverVersion = Objects.requireNonNullElse(serverVersion, Optional.empty());
+        userLabels = Map.copyOf(Objects.requireNonNullElse(userLabels, Map.of()));
     }
 
     /** The labels of a new sandbox for {@code config}'s session, owned by this process, created now. */
     public static SessionLabels forSession(RuntimeConfig config) {
-        return forSession(config.sessionId(), config.keepAlive());
+        return forSession(config.sessionId(), config.keepAlive()).withUserLabels(config.labels());
     }
 
     public static SessionLabels forSession(String sessionId, boolean keepAlive) {
         return new SessionLabels(sessionId, ROLE_SANDBOX, SandboxOwner.current(), Instant.now(), keepAlive,
-                LIBRARY_VERSION, Optional.empty());
+                LIBRARY_VERSION, Optional.empty(), Map.of());
     }
 
     public SessionLabels withRole(String newRole) {
-        return new SessionLabels(sessionId, newRole, owner, createdAt, keepAlive, libraryVersion, serverVersion);
+        return new SessionLabels(sessionId, newRole, owner, createdAt, keepAlive, libraryVersion, serverVersion,
+                userLabels);
     }
 
     public SessionLabels withServerVersion(String version) {
-        return new SessionLabels(sessionId, role, owner, createdAt, keepAlive, libraryVersion, Optional.of(version));
+        return new SessionLabels(sessionId, role, owner, createdAt, keepAlive, libraryVersion, Optional.of(version),
+                userLabels);
+    }
+
+    public SessionLabels withUserLabels(Map<String, String> labels) {
+        return new SessionLabels(sessionId, role, owner, createdAt, keepAlive, libraryVersion, serverVersion, labels);
     }
 
     /** This library's version, from the build. */
@@ -93,6 +106,7 @@ public record SessionLabels(String sessionId, String role, SandboxOwner owner, I
     public Map<String, String> asLabels() {
         Map<String, String> labels = new LinkedHashMap<>();
         entries().forEach((name, value) -> labels.put(PREFIX + name, value));
+        userLabels.forEach((key, value) -> labels.put(USER_PREFIX + key, value));
         return labels;
     }
 
@@ -108,6 +122,10 @@ public record SessionLabels(String sessionId, String role, SandboxOwner owner, I
             if (name.equals(MANAGED_BY) || name.equals(SESSION_ID) || name.equals(ROLE) || name.equals(KEEP_ALIVE)) {
                 labels.put(KUBERNETES_PREFIX + name, value);
             }
+        });
+        userLabels.forEach((key, value) -> {
+            labels.put(KUBERNETES_USER_PREFIX + key, value);
+            annotations.put(KUBERNETES_USER_PREFIX + key, value);
         });
         return new KubernetesMetadata(labels, annotations);
     }
@@ -165,9 +183,17 @@ public record SessionLabels(String sessionId, String role, SandboxOwner owner, I
         Optional<SandboxOwner> owner = ownerOf(e);
         try {
             Instant created = e.containsKey(CREATED_AT) ? Instant.parse(e.get(CREATED_AT)) : Instant.EPOCH;
+            Map<String, String> user = new LinkedHashMap<>();
+            labels.forEach((key, value) -> {
+                if (key.startsWith(USER_PREFIX)) {
+                    user.put(key.substring(USER_PREFIX.length()), value);
+                } else if (key.startsWith(KUBERNETES_USER_PREFIX)) {
+                    user.put(key.substring(KUBERNETES_USER_PREFIX.length()), value);
+                }
+            });
             return owner.map(o -> new SessionLabels(e.get(SESSION_ID), e.getOrDefault(ROLE, ROLE_SANDBOX), o, created,
                     "true".equals(e.get(KEEP_ALIVE)), e.getOrDefault(VERSION, "unknown"),
-                    Optional.ofNullable(e.get(SERVER_VERSION))));
+                    Optional.ofNullable(e.get(SERVER_VERSION)), user));
         } catch (DateTimeParseException ex) {
             return Optional.empty();
         }

@@ -135,20 +135,24 @@ class KitPiecesTest {
 
     @Test
     void labelsRoundTripInBothFormsAndKubernetesLabelsAreValid() {
-        RuntimeConfig config = RuntimeConfig.builder().sessionId("Sess.ion_1-x").keepAlive(true).build();
+        RuntimeConfig config = RuntimeConfig.builder().sessionId("Sess.ion_1-x").keepAlive(true)
+                .label("tenant", "team-a").label("runtime-id", "rt_42").build();
         SessionLabels labels = SessionLabels.forSession(config).withServerVersion("abc123");
         Map<String, String> docker = labels.asLabels();
         assertThat(docker).containsEntry("dev.agentruntime.managed-by", "agent-runtime")
                 .containsEntry("dev.agentruntime.session-id", "Sess.ion_1-x")
                 .containsEntry("dev.agentruntime.keep-alive", "true")
                 .containsEntry("dev.agentruntime.owner-pid", Long.toString(ProcessHandle.current().pid()))
+                .containsEntry("dev.agentruntime.label.tenant", "team-a")
                 .containsKeys("dev.agentruntime.created-at", "dev.agentruntime.owner-host", "dev.agentruntime.version",
                         "dev.agentruntime.server-version");
+        assertThat(labels.userLabels()).containsOnly(Map.entry("tenant", "team-a"), Map.entry("runtime-id", "rt_42"));
         assertThat(SessionLabels.parse(docker)).contains(labels);
 
         SessionLabels.KubernetesMetadata k8s = labels.asKubernetes();
         assertThat(k8s.labels()).containsOnlyKeys("agentruntime.dev/managed-by", "agentruntime.dev/session-id",
-                "agentruntime.dev/role", "agentruntime.dev/keep-alive");
+                "agentruntime.dev/role", "agentruntime.dev/keep-alive", "label.agentruntime.dev/tenant",
+                "label.agentruntime.dev/runtime-id");
         for (Map.Entry<String, String> label : k8s.labels().entrySet()) {
             assertThat(label.getKey()).matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
             assertThat(label.getValue()).hasSizeLessThanOrEqualTo(63)
@@ -187,6 +191,15 @@ class KitPiecesTest {
         assertThat(here.bootId().isPresent() ? rebooted.isGoneOn(here) : true).isTrue();
         SandboxOwner remote = new SandboxOwner("another-host", finished.pid(), 1, Optional.empty());
         assertThat(remote.isGoneOn(here)).as("never judge other hosts").isFalse();
+    }
+
+    @Test
+    void callersLabelsMustBeValidLabels() {
+        assertThatThrownBy(() -> RuntimeConfig.builder().label("bad key", "v").build())
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("label key 'bad key' is not valid");
+        assertThatThrownBy(() -> RuntimeConfig.builder().label("k", "x".repeat(64)).build())
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("the value of label k");
+        assertThat(RuntimeConfig.builder().label("k", "").build().labels()).containsEntry("k", "");
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.agentruntime.SandboxHousekeeping;
 import dev.agentruntime.SandboxInfo;
 import dev.agentruntime.spi.SandboxOwner;
 import dev.agentruntime.spi.ServerLaunch;
+import dev.agentruntime.spi.SessionLabels;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +30,21 @@ final class LocalSandboxes implements SandboxHousekeeping {
 
         boolean keepAlive() {
             return arguments.contains(KEEP_ALIVE_ARGUMENT);
+        }
+
+        /** The session and the caller's labels, as the command line names them. */
+        Map<String, String> labels() {
+            Map<String, String> labels = new java.util.LinkedHashMap<>();
+            labels.put(ServerLaunch.SESSION_PROPERTY, sessionId);
+            String prefix = "-D" + ServerLaunch.LABEL_PROPERTY_PREFIX;
+            for (String argument : arguments) {
+                int eq = argument.indexOf('=');
+                if (argument.startsWith(prefix) && eq > prefix.length()) {
+                    labels.put(SessionLabels.USER_PREFIX + argument.substring(prefix.length(), eq),
+                            argument.substring(eq + 1));
+                }
+            }
+            return labels;
         }
 
         /** The value after {@code option}, or after the jar for the port. */
@@ -72,7 +88,7 @@ final class LocalSandboxes implements SandboxHousekeeping {
             boolean ownerGone = parent.isEmpty() || !parent.get().isAlive() || ownerPid == 1;
             sandboxes.add(new SandboxInfo("local", server.sessionId(), Long.toString(server.process().pid()),
                     server.process().isAlive() ? "running" : "exited", host, ownerPid, ownerGone, server.keepAlive(),
-                    server.process().info().startInstant(), Map.of(ServerLaunch.SESSION_PROPERTY, server.sessionId())));
+                    server.process().info().startInstant(), server.labels()));
         }
         return sandboxes;
     }

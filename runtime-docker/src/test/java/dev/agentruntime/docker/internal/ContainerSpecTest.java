@@ -86,8 +86,9 @@ class ContainerSpecTest {
 
     @Test
     void labelsNameTheOwnerAndSession() {
-        Map<String, String> labels = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of())
-                .labels();
+        Map<String, String> labels = spec(RuntimeConfig.builder().label("tenant", "team-a"),
+                DockerRuntimeConfig.defaults(), Map.of()).labels();
+        assertThat(labels).containsEntry("dev.agentruntime.label.tenant", "team-a");
         assertThat(labels).containsEntry(Labels.MANAGED_BY, "agent-runtime").containsEntry(Labels.SESSION_ID, "s1")
                 .containsEntry(Labels.OWNER_PID, Long.toString(ProcessHandle.current().pid()))
                 .containsEntry(Labels.ROLE, Labels.ROLE_SANDBOX).containsEntry(Labels.KEEP_ALIVE, "false")
