@@ -8,6 +8,7 @@ import com.github.dockerjava.api.model.HostConfig;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.docker.internal.ContainerSpec;
 import dev.agentruntime.docker.internal.Labels;
+import dev.agentruntime.testkit.RequiresDocker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -2,6 +2,7 @@ package dev.agentruntime.docker;
 
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.docker.internal.JreLinker;
+import dev.agentruntime.testkit.RequiresDocker;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
