@@ -444,8 +444,13 @@ public final class FakeSandbox {
     private void timedOut() {
         SandboxState next = null;
         synchronized (lock) {
-            if (state.status() != Status.RUNNING || deadline == null || Instant.now().isBefore(deadline)) {
-                return; // extended or paused meanwhile
+            if (state.status() != Status.RUNNING || deadline == null) {
+                return; // paused, stopped or removed meanwhile
+            }
+            Duration early = Duration.between(Instant.now(), deadline);
+            if (!early.isNegative() && !early.isZero()) { // woke a little early (millisecond rounding): wait for the rest
+                timer = host.scheduler().schedule(this::timedOut, early.toMillis() + 1, TimeUnit.MILLISECONDS);
+                return;
             }
             timer = null;
             deadline = null;
