@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.agentruntime.testkit.RequiresDocker;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -88,14 +86,14 @@ class SandboxFilesIT {
                 .isLessThan(size);
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
         long t0 = System.nanoTime();
-        long written = sandbox.files().write("/tmp/big.bin", new GeneratedStream(size, sent), WriteOptions.defaults());
+        long written = sandbox.files().write("/tmp/big.bin", new TestStreams.Generated(size, sent), WriteOptions.defaults());
         long t1 = System.nanoTime();
         assertThat(written).isEqualTo(size);
         String expected = HexFormat.of().formatHex(sent.digest());
         assertThat(run("sha256sum /tmp/big.bin")).startsWith(expected);
         MessageDigest received = MessageDigest.getInstance("SHA-256");
         long t2 = System.nanoTime();
-        long read = sandbox.files().read("/tmp/big.bin", new DigestSink(received));
+        long read = sandbox.files().read("/tmp/big.bin", new TestStreams.DigestSink(received));
         long t3 = System.nanoTime();
         assertThat(read).isEqualTo(size);
         assertThat(HexFormat.of().formatHex(received.digest())).isEqualTo(expected);
@@ -160,59 +158,5 @@ class SandboxFilesIT {
             SandboxFileException.Kind kind, String message) {
         assertThatThrownBy(call).isInstanceOfSatisfying(SandboxFileException.class,
                 e -> assertThat(e.kind()).as(e.getMessage()).isEqualTo(kind)).hasMessageContaining(message);
-    }
-
-    /** {@code size} pseudo-random bytes made on the fly (never held), digested as they are read. */
-    static final class GeneratedStream extends InputStream {
-        private final MessageDigest digest;
-        private long left;
-        private long state = 0x9E3779B97F4A7C15L;
-
-        GeneratedStream(long size, MessageDigest digest) {
-            this.left = size;
-            this.digest = digest;
-        }
-
-        @Override
-        public int read() {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (left == 0) {
-                return -1;
-            }
-            int n = (int) Math.min(len, left);
-            for (int i = 0; i < n; i++) {
-                state ^= state << 13;
-                state ^= state >>> 7;
-                state ^= state << 17;
-                b[off + i] = (byte) state;
-            }
-            digest.update(b, off, n);
-            left -= n;
-            return n;
-        }
-    }
-
-    /** Digests what is written to it. */
-    static final class DigestSink extends OutputStream {
-        private final MessageDigest digest;
-
-        DigestSink(MessageDigest digest) {
-            this.digest = digest;
-        }
-
-        @Override
-        public void write(int b) {
-            digest.update((byte) b);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            digest.update(b, off, len);
-        }
     }
 }
