@@ -40,6 +40,7 @@ public final class TestStreams {
         private final MessageDigest digest;
         private long left;
         private long state = 0x9E3779B97F4A7C15L;
+        private long produced;
 
         public Generated(long size, MessageDigest digest) {
             this.left = size;
@@ -58,11 +59,15 @@ public final class TestStreams {
                 return -1;
             }
             int n = (int) Math.min(len, left);
+            // eight bytes per step (the stream is the same whatever the read sizes: position decides the byte)
             for (int i = 0; i < n; i++) {
-                state ^= state << 13;
-                state ^= state >>> 7;
-                state ^= state << 17;
-                b[off + i] = (byte) state;
+                if ((produced & 7) == 0) {
+                    state ^= state << 13;
+                    state ^= state >>> 7;
+                    state ^= state << 17;
+                }
+                b[off + i] = (byte) (state >>> ((produced & 7) << 3));
+                produced++;
             }
             if (digest != null) {
                 digest.update(b, off, n);
