@@ -11,6 +11,12 @@ final class Leaks {
     private Leaks() {
     }
 
+    static Map<String, String> labelsOf(String containerId) {
+        try (DockerClients.Handle docker = DockerClients.open(DockerRuntimeConfig.defaults())) {
+            return docker.client().inspectContainerCmd(containerId).exec().getConfig().getLabels();
+        }
+    }
+
     static List<String> containersOf(String hostId) {
         try (DockerClients.Handle docker = DockerClients.open(DockerRuntimeConfig.defaults())) {
             return docker.client().listContainersCmd().withShowAll(true)

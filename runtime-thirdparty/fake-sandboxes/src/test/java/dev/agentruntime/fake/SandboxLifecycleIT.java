@@ -86,6 +86,36 @@ class SandboxLifecycleIT {
     }
 
     @Test
+    void specIsAppliedAndAnInitReapsOrphans() throws Exception {
+        FakeSandbox sandbox = host.create(SandboxSpec.builder().hostname("box").cpus(0.5).memoryBytes(256L << 20)
+                .workingDir("/srv/work").env("FROM_SPEC", "1").label("vendor.metadata", "m1").build());
+        SandboxProcess facts = sandbox.exec(ExecSpec.shell("hostname; pwd; echo $FROM_SPEC; cat /proc/1/comm; "
+                + "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null | head -1 | cut -d' ' -f1; "
+                + "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null | head -1")
+                .build());
+        facts.waitFor(WAIT);
+        assertThat(new String(facts.stdout().snapshot(), StandardCharsets.UTF_8).split("\n"))
+                .containsExactly("box", "/srv/work", "1", "docker-init", "50000", Long.toString(256L << 20));
+        assertThat(Leaks.labelsOf(sandbox.containerId())).containsEntry("vendor.metadata", "m1")
+                .containsEntry(SandboxHost.LABEL_MANAGED_BY, SandboxHost.MANAGED_BY_VALUE)
+                .containsEntry(SandboxHost.LABEL_HOST, host.id()).containsEntry(SandboxHost.LABEL_SANDBOX, sandbox.id())
+                .containsKey("dev.agentruntime.owner-pid");
+        // An orphan's parent exits at once; init must reap it when it ends, leaving no zombie.
+        sandbox.exec(ExecSpec.shell("(sleep 0.2; exit 0) & exit 0").build()).waitFor(WAIT);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            SandboxProcess ps = sandbox.exec(ExecSpec.shell("ps -eo stat=,args= | grep -v ' ps ' | grep -c "
+                    + "'^Z\\|sleep 0.2' || true").build());
+            ps.waitFor(WAIT);
+            if (new String(ps.stdout().snapshot(), StandardCharsets.UTF_8).trim().equals("0")) {
+                break;
+            }
+            assertThat(System.nanoTime()).as("orphan reaped").isLessThan(deadline);
+        }
+        sandbox.kill();
+    }
+
+    @Test
     void pauseKeepsABackgroundProcessAndItsMemory() throws Exception {
         FakeSandbox sandbox = host.create(SandboxSpec.builder().build());
         // The counter lives only in the process's memory: if it survives the pause, it goes on from where it was.
