@@ -71,9 +71,23 @@ public final class SandboxFiles {
     public long write(String path, InputStream content, WriteOptions options) {
         Optional<String> as = options.owner().isPresent() ? Optional.of("root") : options.user().or(() -> user);
         CountingInputStream counted = new CountingInputStream(content);
-        Execs.Result result = run("write", path, as, WRITE, counted, null, path,
-                options.mode().isPresent() ? Integer.toOctalString(options.mode().getAsInt()) : "",
-                options.owner().orElse(""));
+        Execs.Result result;
+        try {
+            result = sandbox.runHelper(as, script(WRITE, path,
+                    options.mode().isPresent() ? Integer.toOctalString(options.mode().getAsInt()) : "",
+                    options.owner().orElse("")), counted, null);
+        } catch (Execs.InputFailedException e) {
+            // the content broke off (a client's upload ended early): leave no truncated file behind
+            try {
+                sandbox.runHelper(as, script(REMOVE, path, "0"), null, null);
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw new UncheckedIOException("Writing " + path + " in sandbox " + sandbox.id() + " failed after "
+                    + counted.count + " bytes: " + e.getCause().getMessage(), e);
+        } catch (IOException | com.github.dockerjava.api.exception.DockerException e) {
+            throw sandbox.engineFailure("write " + path + " in", e);
+        }
         check("write", path, result);
         return counted.count;
     }

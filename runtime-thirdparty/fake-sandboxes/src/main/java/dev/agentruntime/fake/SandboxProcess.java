@@ -134,6 +134,13 @@ public final class SandboxProcess {
         ExitStatus done = exit.getNow(null);
         if (done != null && listeners.remove(listener)) {
             listener.onExit(done);
+        } else if (done == null) {
+            // added while the end was being announced: tell it once the future completes
+            exit.thenAccept(status -> {
+                if (listeners.remove(listener)) {
+                    listener.onExit(status);
+                }
+            });
         }
     }
 
@@ -301,15 +308,17 @@ public final class SandboxProcess {
                 ? ExitStatus.of(code.getAsInt())
                 : new ExitStatus(137, Optional.of(Signal.KILL), false, true);
         status = new ExitStatus(status.code(), status.signal(), timedOut, ended || status.sandboxEnded());
-        exit.complete(status);
-        for (ProcessListener listener : listeners) {
+        // listeners first: whoever waits on the exit future finds every listener told
+        List<ProcessListener> told = List.copyOf(listeners);
+        listeners.removeAll(told);
+        for (ProcessListener listener : told) {
             try {
                 listener.onExit(status);
             } catch (RuntimeException e) {
                 log.debug("exit listener of {} in {} failed: {}", pid(), sandbox.id(), e.toString());
             }
         }
-        listeners.clear();
+        exit.complete(status); // listeners added meanwhile are told by addListener's hook
         sandbox.processEnded(this);
     }
 

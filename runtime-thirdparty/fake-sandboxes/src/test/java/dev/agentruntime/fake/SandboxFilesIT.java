@@ -135,6 +135,26 @@ class SandboxFilesIT {
     }
 
     @Test
+    void anUploadThatBreaksOffLeavesNoTruncatedFile() {
+        java.io.InputStream breaking = new java.io.InputStream() {
+            private int sent;
+
+            @Override
+            public int read() throws java.io.IOException {
+                if (sent++ > 100_000) {
+                    throw new java.io.IOException("client went away");
+                }
+                return 'x';
+            }
+        };
+        assertThatThrownBy(() -> sandbox.files().write("/tmp/broken.bin", breaking, WriteOptions.defaults()))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageContaining("Writing /tmp/broken.bin in sandbox " + sandbox.id() + " failed after")
+                .hasMessageContaining("client went away");
+        assertThat(sandbox.files().exists("/tmp/broken.bin")).isFalse();
+    }
+
+    @Test
     void failuresAreTypedAndNameThePath() {
         assertKind(() -> sandbox.files().readString("/tmp/absent"), SandboxFileException.Kind.NOT_FOUND,
                 "Cannot read /tmp/absent in sandbox " + sandbox.id() + " as user");

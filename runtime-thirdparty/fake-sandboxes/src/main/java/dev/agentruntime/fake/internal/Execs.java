@@ -38,6 +38,13 @@ public final class Execs {
         }
     }
 
+    /** Reading the stdin content given to {@link #run} failed (the client's upload broke, not the engine). */
+    public static final class InputFailedException extends IOException {
+        InputFailedException(IOException cause) {
+            super("reading the input failed: " + cause.getMessage(), cause);
+        }
+    }
+
     /** Creates and starts an exec. */
     public Started start(String containerId, List<String> argv, Map<String, String> env, Optional<String> user,
             Optional<String> workdir, boolean stdin, boolean tty) throws IOException {
@@ -105,7 +112,7 @@ public final class Execs {
                         }
                     }
                 } catch (IOException e) {
-                    inputFailure = e;
+                    inputFailure = new InputFailedException(e);
                 }
                 try {
                     connection.closeStdin();
