@@ -11,9 +11,11 @@
 #   2. starts `dockerd` in the background (log: $DOCKERD_LOG) when no daemon
 #      answers `docker info`, and waits for it with a deadline.
 #   3. builds $DEBIAN_IMAGE (default agent-runtime-test/debian:bookworm), a
-#      Debian bookworm minbase root fs made with debootstrap from the apt
-#      mirror this machine is configured with, then `docker import`ed. No
-#      container registry is needed (none is reachable on CI).
+#      Debian bookworm minbase root fs with procps and python3 (so the
+#      contract suite's Python and web-host scenarios run on Docker too), made
+#      with debootstrap from the apt mirror this machine is configured with,
+#      then `docker import`ed. No container registry is needed (none is
+#      reachable on CI). An existing image without python3 is rebuilt.
 #   4. builds $NOBASH_IMAGE (default agent-runtime-test/nobash:latest): only a
 #      static busybox (from Debian's busybox-static) with /bin/sh, and NO
 #      bash, for the tests that check we fail fast on images without bash.
@@ -292,10 +294,11 @@ build_debian_image() {
   local mirror rootfs t
   mirror=$(find_mirror)
   new_tmp_dir rootfs; rootfs=$TMP
-  log "debootstrap --variant=minbase --include=procps $SUITE $rootfs $mirror"
-  # procps: ps/pgrep/kill inside the sandbox are handy in tests; minbase
-  # already has bash, coreutils and glibc.
-  step "debootstrap" debootstrap --variant=minbase --include=procps \
+  log "debootstrap --variant=minbase --include=procps,python3 $SUITE $rootfs $mirror"
+  # procps: ps/pgrep/kill inside the sandbox are handy in tests; python3: the
+  # IPython-cell and HTTP-server contract scenarios; minbase already has bash,
+  # coreutils and glibc.
+  step "debootstrap" debootstrap --variant=minbase --include=procps,python3 \
       "$SUITE" "$rootfs" "$mirror" >/tmp/docker-setup-debootstrap.log 2>&1 \
     || { tail -n 30 /tmp/docker-setup-debootstrap.log >&2; die "debootstrap failed (log: /tmp/docker-setup-debootstrap.log)"; }
   # Drop what only bloats the image: downloaded .debs and apt lists.
@@ -308,11 +311,15 @@ build_debian_image() {
     | docker import \
         --change "ENV $IMAGE_PATH_ENV" \
         --change 'CMD ["/bin/bash"]' \
-        --change "LABEL org.opencontainers.image.description=\"agent-runtime test image: Debian $SUITE minbase + procps\"" \
+        --change "LABEL org.opencontainers.image.description=\"agent-runtime test image: Debian $SUITE minbase + procps + python3\"" \
         - "$DEBIAN_IMAGE" >/dev/null
   log "docker import $DEBIAN_IMAGE: done in $(since "$t")s"
 }
 
+if image_exists "$DEBIAN_IMAGE" && ! docker run --rm "$DEBIAN_IMAGE" python3 -c 'pass' >/dev/null 2>&1; then
+  log "image $DEBIAN_IMAGE has no python3 (an older recipe): rebuilding it"
+  docker image rm -f "$DEBIAN_IMAGE" >/dev/null
+fi
 if image_exists "$DEBIAN_IMAGE"; then
   log "image $DEBIAN_IMAGE exists; skipping build"
 else
@@ -369,6 +376,7 @@ verify() {
   out=$(docker run --rm "$DEBIAN_IMAGE" bash -c 'echo ok') || die "docker run $DEBIAN_IMAGE failed"
   [[ $out == ok ]] || die "docker run $DEBIAN_IMAGE printed '$out', expected 'ok'"
   log "$DEBIAN_IMAGE: bash -c 'echo ok' -> $out"
+  docker run --rm "$DEBIAN_IMAGE" python3 -c 'print("python3 ok")' >/dev/null || die "$DEBIAN_IMAGE has no python3"
   if image_exists "$NOBASH_IMAGE"; then
     out=$(docker run --rm "$NOBASH_IMAGE" sh -c 'echo ok') || die "docker run $NOBASH_IMAGE sh failed"
     [[ $out == ok ]] || die "docker run $NOBASH_IMAGE printed '$out', expected 'ok'"

@@ -1,5 +1,6 @@
 package dev.agentruntime;
 
+import dev.agentruntime.spi.BackendConfig;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -8,8 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Everything needed to create one sandbox session. Immutable; build with {@link #builder()} and derive variants
@@ -38,6 +37,9 @@ import java.util.TreeSet;
  * @param statusListener    receives status events
  * @param attachToExisting  attach to the session's existing sandbox instead of creating one
  * @param keepAlive         leave the sandbox running on {@code close()}
+ * @param labels            the caller's own labels, recorded on the sandbox beside the library's session labels and
+ *                          listed by housekeeping (e.g. a tenant or a runtime id); keys and values must be valid
+ *                          Kubernetes label names and values (1-63 letters, digits, {@code -_.}, alphanumeric ends)
  */
 public record RuntimeConfig(
         String type,
@@ -48,12 +50,13 @@ public record RuntimeConfig(
         Duration actionTimeout,
         Duration startupTimeout,
         Duration noChangeTimeout,
-        Optional<String> sessionApiKey,
+        Optional<Secret> sessionApiKey,
         Map<String, String> options,
         Optional<BackendConfig> backendConfig,
         StatusListener statusListener,
         boolean attachToExisting,
-        boolean keepAlive) {
+        boolean keepAlive,
+        Map<String, String> labels) {
 
     public static final String DEFAULT_TYPE = "local";
     public static final Duration DEFAULT_ACTION_TIMEOUT = Duration.ofSeconds(120);
@@ -63,9 +66,10 @@ public record RuntimeConfig(
     public RuntimeConfig {
         type = requireText(type, "type");
         sessionId = requireText(sessionId, "sessionId");
-        if (!sessionId.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+        if (!sessionId.matches("[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")) {
             throw new InvalidConfigException("sessionId '" + sessionId + "' is not valid: use 1-63 letters, digits, "
-                    + "'_', '.' or '-', starting with a letter or digit (it names containers and pods)");
+                    + "'_', '.' or '-', starting and ending with a letter or digit (it names containers and pods and"
+                    + " labels them)");
         }
         workspace = Objects.requireNonNullElse(workspace, Optional.empty());
         sandboxWorkspace = requireText(sandboxWorkspace, "sandboxWorkspace");
@@ -97,7 +101,21 @@ public record RuntimeConfig(
         options = Map.copyOf(options);
         backendConfig = Objects.requireNonNullElse(backendConfig, Optional.empty());
         statusListener = Objects.requireNonNullElse(statusListener, StatusListener.NONE);
+        labels = Map.copyOf(Objects.requireNonNullElse(labels, Map.of()));
+        for (Map.Entry<String, String> label : labels.entrySet()) {
+            if (!label.getKey().matches(LABEL_PATTERN)) {
+                throw new InvalidConfigException("label key '" + label.getKey() + "' is not valid: use 1-63 letters,"
+                        + " digits, '-', '_' or '.', starting and ending with a letter or digit");
+            }
+            if (!label.getValue().isEmpty() && !label.getValue().matches(LABEL_PATTERN)) {
+                throw new InvalidConfigException("the value of label " + label.getKey() + " is not valid: use up to 63"
+                        + " letters, digits, '-', '_' or '.', starting and ending with a letter or digit");
+            }
+        }
     }
+
+    /** What a label key or a non-empty label value must look like (Kubernetes' label-value rule). */
+    private static final String LABEL_PATTERN = "[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?";
 
     public static Builder builder() {
         return new Builder();
@@ -112,7 +130,12 @@ public record RuntimeConfig(
      * {@code AGENT_RUNTIME_WORKSPACE}, {@code AGENT_RUNTIME_ACTION_TIMEOUT_SECONDS},
      * {@code AGENT_RUNTIME_STARTUP_TIMEOUT_SECONDS}, {@code SESSION_API_KEY}, {@code SANDBOX_ENV_<NAME>} (sets
      * {@code NAME} in the sandbox, as OpenHands does) and {@code AGENT_RUNTIME_OPTION_<KEY>} (backend option
-     * {@code key}, lower-cased with {@code _} turned into {@code .}).
+     * {@code key}, lower-cased with {@code _} turned into {@code .}: {@code AGENT_RUNTIME_OPTION_SOURCE_BASHRC=false}
+     * sets {@code source.bashrc}). The backend of the chosen type adds the options its own variables give (e.g. a
+     * vendor's {@code *_API_KEY}), see {@link dev.agentruntime.spi.RuntimeProvider#optionsFromEnvironment(Map)};
+     * an {@code AGENT_RUNTIME_OPTION_*} variable wins over those.
+     *
+     * @throws InvalidConfigException when a variable is malformed, e.g. an empty {@code SESSION_API_KEY}
      */
     public static RuntimeConfig fromEnvironment() {
         return fromEnvironment(System.getenv());
@@ -127,8 +150,7 @@ public record RuntimeConfig(
             if (key.startsWith("SANDBOX_ENV_") && key.length() > "SANDBOX_ENV_".length()) {
                 sandboxEnv.put(key.substring("SANDBOX_ENV_".length()), value);
             } else if (key.startsWith("AGENT_RUNTIME_OPTION_") && key.length() > "AGENT_RUNTIME_OPTION_".length()) {
-                options.put(key.substring("AGENT_RUNTIME_OPTION_".length()).toLowerCase(java.util.Locale.ROOT)
-                        .replace('_', '.'), value);
+                options.put(optionKey(key.substring("AGENT_RUNTIME_OPTION_".length())), value);
             }
         });
         Optional.ofNullable(env.get("AGENT_RUNTIME_TYPE")).ifPresent(builder::type);
@@ -138,28 +160,37 @@ public record RuntimeConfig(
                 .map(v -> seconds("AGENT_RUNTIME_ACTION_TIMEOUT_SECONDS", v)).ifPresent(builder::actionTimeout);
         Optional.ofNullable(env.get("AGENT_RUNTIME_STARTUP_TIMEOUT_SECONDS"))
                 .map(v -> seconds("AGENT_RUNTIME_STARTUP_TIMEOUT_SECONDS", v)).ifPresent(builder::startupTimeout);
-        Optional.ofNullable(env.get("SESSION_API_KEY")).ifPresent(builder::sessionApiKey);
-        return builder.environment(sandboxEnv).options(options).build();
+        if (env.containsKey("SESSION_API_KEY")) {
+            if (env.get("SESSION_API_KEY").isEmpty()) {
+                throw new InvalidConfigException("SESSION_API_KEY is set but empty: an empty key would turn the action"
+                        + " server's authentication off. Unset it to have a key generated, or give a real key.");
+            }
+            builder.sessionApiKey(env.get("SESSION_API_KEY"));
+        }
+        String type = env.getOrDefault("AGENT_RUNTIME_TYPE", DEFAULT_TYPE);
+        Map<String, String> merged = new LinkedHashMap<>();
+        RuntimeFactory.findProvider(type).ifPresent(provider -> provider.optionsFromEnvironment(env)
+                .forEach((key, value) -> merged.put(optionKey(key), value)));
+        merged.putAll(options);
+        return builder.environment(sandboxEnv).options(merged).build();
     }
 
     /**
-     * Checks that every option key is one the backend knows; for use by backends when converting
-     * {@link #options()} into their typed configuration.
+     * The canonical form of an option key: dotted lower case, with {@code -} and {@code _} read as {@code .}
+     * ({@code Pull_Policy}, {@code pull-policy} and {@code pull.policy} are one key).
      *
-     * @throws InvalidConfigException naming the unknown keys and listing the valid ones
+     * @throws InvalidConfigException for a blank key
      */
-    public void requireKnownOptions(Set<String> validKeys) {
-        Set<String> unknown = new TreeSet<>(options.keySet());
-        unknown.removeAll(validKeys);
-        if (!unknown.isEmpty()) {
-            throw new InvalidConfigException("Unknown option(s) " + unknown + " for runtime type '" + type
-                    + "'. Valid options: " + new TreeSet<>(validKeys));
+    public static String optionKey(String key) {
+        if (key == null || key.isBlank()) {
+            throw new InvalidConfigException("An option key must not be blank");
         }
+        return key.strip().toLowerCase(java.util.Locale.ROOT).replace('-', '.').replace('_', '.');
     }
 
-    /** The session API key to use: the configured one, or {@code generated} when none was set. */
-    public String sessionApiKeyOr(java.util.function.Supplier<String> generated) {
-        return sessionApiKey.orElseGet(generated);
+    /** The session API key to use: the configured one, or a new random one when none was set. */
+    public Secret sessionApiKeyOrGenerate() {
+        return sessionApiKey.orElseGet(() -> Secret.of(randomKey()));
     }
 
     /** A random key suitable for {@code X-Session-API-Key}. */
@@ -175,9 +206,9 @@ public record RuntimeConfig(
                 + ", sandboxWorkspace=" + sandboxWorkspace + ", environment=" + environment.keySet()
                 + ", actionTimeout=" + actionTimeout + ", startupTimeout=" + startupTimeout
                 + ", noChangeTimeout=" + noChangeTimeout
-                + ", sessionApiKey=" + (sessionApiKey.isPresent() ? "REDACTED" : "(generated)")
+                + ", sessionApiKey=" + (sessionApiKey.isPresent() ? Secret.REDACTED : "(generated)")
                 + ", options=" + options.keySet() + ", backendConfig=" + backendConfig.orElse(null)
-                + ", attachToExisting=" + attachToExisting + ", keepAlive=" + keepAlive + "]";
+                + ", attachToExisting=" + attachToExisting + ", keepAlive=" + keepAlive + ", labels=" + labels + "]";
     }
 
     private static String requireText(String value, String name) {
@@ -217,12 +248,13 @@ public record RuntimeConfig(
         private Duration actionTimeout = DEFAULT_ACTION_TIMEOUT;
         private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
         private Duration noChangeTimeout = DEFAULT_NO_CHANGE_TIMEOUT;
-        private String sessionApiKey;
+        private Secret sessionApiKey;
         private Map<String, String> options = new LinkedHashMap<>();
         private BackendConfig backendConfig;
         private StatusListener statusListener = StatusListener.NONE;
         private boolean attachToExisting;
         private boolean keepAlive;
+        private Map<String, String> labels = new LinkedHashMap<>();
 
         private Builder() {
         }
@@ -242,6 +274,7 @@ public record RuntimeConfig(
             statusListener = c.statusListener;
             attachToExisting = c.attachToExisting;
             keepAlive = c.keepAlive;
+            labels = new LinkedHashMap<>(c.labels);
         }
 
         public Builder type(String value) {
@@ -289,8 +322,15 @@ public record RuntimeConfig(
             return this;
         }
 
-        public Builder sessionApiKey(String value) {
+        /** The server's key; {@code null} (the default) has one generated. An empty key is refused. */
+        public Builder sessionApiKey(Secret value) {
             this.sessionApiKey = value;
+            return this;
+        }
+
+        /** Like {@link #sessionApiKey(Secret)}, from a plain string. */
+        public Builder sessionApiKey(String value) {
+            this.sessionApiKey = value == null ? null : Secret.of(value);
             return this;
         }
 
@@ -324,11 +364,23 @@ public record RuntimeConfig(
             return this;
         }
 
+        /** Replaces the caller's labels. */
+        public Builder labels(Map<String, String> value) {
+            this.labels = new LinkedHashMap<>(value);
+            return this;
+        }
+
+        /** Adds one of the caller's labels. */
+        public Builder label(String key, String value) {
+            this.labels.put(key, value);
+            return this;
+        }
+
         public RuntimeConfig build() {
             String id = sessionId != null ? sessionId : "ar-" + randomKey().substring(0, 12);
             return new RuntimeConfig(type, id, Optional.ofNullable(workspace), sandboxWorkspace, environment,
                     actionTimeout, startupTimeout, noChangeTimeout, Optional.ofNullable(sessionApiKey), options,
-                    Optional.ofNullable(backendConfig), statusListener, attachToExisting, keepAlive);
+                    Optional.ofNullable(backendConfig), statusListener, attachToExisting, keepAlive, labels);
         }
     }
 }

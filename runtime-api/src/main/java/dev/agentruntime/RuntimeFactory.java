@@ -1,7 +1,9 @@
 package dev.agentruntime;
 
+import dev.agentruntime.spi.RuntimeProvider;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.ServiceLoader;
 
 /**
@@ -42,6 +44,17 @@ public final class RuntimeFactory {
         }
     }
 
+    /**
+     * Housekeeping for the backend of {@code config.type()}, on the endpoint its options point at: list, delete and
+     * reap the sandboxes it manages.
+     *
+     * @throws UnknownRuntimeTypeException     listing the available types when no backend matches
+     * @throws UnsupportedCapabilityException when the backend cannot find its sandboxes again
+     */
+    public static SandboxHousekeeping housekeeping(RuntimeConfig config) {
+        return provider(config.type(), Thread.currentThread().getContextClassLoader()).housekeeping(config);
+    }
+
     /** The types of all backends on the class path, in discovery order. */
     public static List<String> availableTypes() {
         List<String> types = new ArrayList<>();
@@ -49,6 +62,15 @@ public final class RuntimeFactory {
             types.add(p.type());
         }
         return types;
+    }
+
+    static Optional<RuntimeProvider> findProvider(String type) {
+        for (RuntimeProvider p : load(Thread.currentThread().getContextClassLoader())) {
+            if (p.type().equals(type)) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
     }
 
     static RuntimeProvider provider(String type, ClassLoader loader) {

@@ -1,5 +1,7 @@
 package dev.agentruntime;
 
+import dev.agentruntime.spi.Options;
+import dev.agentruntime.spi.RuntimeProvider;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
@@ -21,7 +23,7 @@ public final class FakeRuntimeProvider implements RuntimeProvider {
 
     @Override
     public Runtime create(RuntimeConfig config) {
-        config.requireKnownOptions(Set.of("fake.connect", "fake.close"));
+        Options.of(config, Set.of("fake.connect", "fake.close"));
         return new FakeRuntime(config);
     }
 

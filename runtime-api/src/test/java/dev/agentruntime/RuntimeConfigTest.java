@@ -3,11 +3,11 @@ package dev.agentruntime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.agentruntime.spi.BackendConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class RuntimeConfigTest {
@@ -58,6 +58,7 @@ class RuntimeConfigTest {
                 .statusListener(listener)
                 .attachToExisting(true)
                 .keepAlive(true)
+                .label("tenant", "t-1")
                 .build();
         RuntimeConfig copy = config.toBuilder().build();
         assertThat(copy).isEqualTo(config);
@@ -167,7 +168,7 @@ class RuntimeConfigTest {
         assertThat(config.workspace()).contains(Path.of("/tmp/ws"));
         assertThat(config.actionTimeout()).isEqualTo(Duration.ofMillis(2500));
         assertThat(config.startupTimeout()).isEqualTo(Duration.ofSeconds(300));
-        assertThat(config.sessionApiKey()).contains(SECRET);
+        assertThat(config.sessionApiKey()).contains(Secret.of(SECRET));
         assertThat(config.environment()).isEmpty();
     }
 
@@ -212,22 +213,6 @@ class RuntimeConfigTest {
     }
 
     @Test
-    void requireKnownOptionsListsUnknownAndValidKeys() {
-        RuntimeConfig config = RuntimeConfig.builder().type("docker")
-                .option("docker.image", "x").option("docker.imgae", "typo").option("zzz", "1").build();
-        assertThatThrownBy(() -> config.requireKnownOptions(Set.of("docker.image", "docker.network")))
-                .isInstanceOf(InvalidConfigException.class)
-                .hasMessage("Unknown option(s) [docker.imgae, zzz] for runtime type 'docker'. "
-                        + "Valid options: [docker.image, docker.network]");
-    }
-
-    @Test
-    void requireKnownOptionsAcceptsKnownKeys() {
-        RuntimeConfig config = RuntimeConfig.builder().option("docker.image", "x").build();
-        config.requireKnownOptions(Set.of("docker.image", "docker.network"));
-    }
-
-    @Test
     void toStringNeverContainsTheApiKeyOrEnvironmentValues() {
         RuntimeConfig config = RuntimeConfig.builder().sessionApiKey(SECRET).env("GITHUB_TOKEN", "ghp_secret")
                 .option("e2b.api.key", "e2b_secret").build();
@@ -241,10 +226,12 @@ class RuntimeConfigTest {
     }
 
     @Test
-    void sessionApiKeyOrPrefersTheConfiguredKey() {
-        assertThat(RuntimeConfig.builder().sessionApiKey(SECRET).build().sessionApiKeyOr(() -> "generated"))
+    void sessionApiKeyOrGeneratePrefersTheConfiguredKey() {
+        assertThat(RuntimeConfig.builder().sessionApiKey(SECRET).build().sessionApiKeyOrGenerate().reveal())
                 .isEqualTo(SECRET);
-        assertThat(RuntimeConfig.builder().build().sessionApiKeyOr(() -> "generated")).isEqualTo("generated");
+        RuntimeConfig unset = RuntimeConfig.builder().build();
+        assertThat(unset.sessionApiKeyOrGenerate().reveal()).matches("[0-9a-f]{48}")
+                .isNotEqualTo(unset.sessionApiKeyOrGenerate().reveal());
         assertThat(RuntimeConfig.randomKey()).matches("[0-9a-f]{48}").isNotEqualTo(RuntimeConfig.randomKey());
     }
 }

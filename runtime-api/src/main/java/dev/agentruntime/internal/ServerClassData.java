@@ -4,14 +4,13 @@ import dev.agentruntime.CmdRunAction;
 import dev.agentruntime.FileReadAction;
 import dev.agentruntime.FileWriteAction;
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.Secret;
 import dev.agentruntime.spi.ActionServerClient;
-import java.io.BufferedReader;
+import dev.agentruntime.spi.ServerEndpoint;
+import dev.agentruntime.spi.ServerLaunch;
+import dev.agentruntime.spi.StartupLog;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.io.Writer;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -19,16 +18,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,12 +93,7 @@ public final class ServerClassData {
             }
         }
         text.append('\n').append(String.join(" ", jvmOptions));
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Hashes.sha256Hex(text.toString()).substring(0, 16);
     }
 
     /** Where the archive is (or will be). */
@@ -172,7 +160,7 @@ public final class ServerClassData {
             made = runTraining(work);
             return made;
         } finally {
-            deleteTree(work);
+            FileTrees.deleteQuietly(work);
             if (made) {
                 Files.deleteIfExists(lock);
             }
@@ -211,22 +199,20 @@ public final class ServerClassData {
         Path dump = work.resolve("archive.jsa");
         Path home = Files.createDirectories(work.resolve("home"));
         Path workspace = Files.createDirectories(work.resolve("workspace"));
-        List<String> command = new ArrayList<>();
-        command.add(javaExecutable.toString());
-        command.addAll(serverJvmOptions);
-        command.add("-XX:ArchiveClassesAtExit=" + dump);
-        command.addAll(List.of("-jar", jar.toString(), "0", "--working-dir", workspace.toString(), "--bind",
-                "127.0.0.1"));
-        String key = RuntimeConfig.randomKey();
-        ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-        builder.environment().put("SESSION_API_KEY", key);
-        builder.environment().put("AGENT_RUNTIME_EXIT_ON_STDIN_EOF", "1");
+        ServerLaunch launch = ServerLaunch.builder().java(javaExecutable.toString()).jar(jar.toString()).port(0)
+                .workingDir(workspace.toString()).bindAddress("127.0.0.1").sessionId("cds-training")
+                .sessionApiKey(Secret.of(RuntimeConfig.randomKey())).exitOnStdinEof(true)
+                .jvmOptions(serverJvmOptions).classDataOptions(List.of("-XX:ArchiveClassesAtExit=" + dump)).build();
+        ProcessBuilder builder = new ProcessBuilder(launch.command()).redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().putAll(launch.environment());
         builder.environment().put("HOME", home.toString());
         Process server = builder.start();
         try {
-            int port = readyPort(server);
-            try (ActionServerClient client = new ActionServerClient(URI.create("http://127.0.0.1:" + port), key,
-                    "cds-training")) {
+            StartupLog output = new StartupLog(null);
+            StartupLog.pump(server.getInputStream(), output, "agent-runtime-cds-training-output");
+            int port = output.awaitReady(Instant.now().plus(TRAINING_TIMEOUT), "The class-data training server", null);
+            try (ActionServerClient client = new ActionServerClient(ServerEndpoint.of(
+                    URI.create("http://127.0.0.1:" + port), launch.sessionApiKey()), "cds-training")) {
                 Duration timeout = Duration.ofSeconds(30);
                 client.isAlive();
                 client.execute(CmdRunAction.of("echo class-data"), timeout);
@@ -260,41 +246,6 @@ public final class ServerClassData {
                 server.descendants().forEach(ProcessHandle::destroyForcibly);
                 server.destroyForcibly();
             }
-        }
-    }
-
-    private static int readyPort(Process server) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = out.readLine()) != null) {
-            if (line.startsWith(ServerJar.READY_LINE_PREFIX)) {
-                int port = Integer.parseInt(line.substring(ServerJar.READY_LINE_PREFIX.length()).trim());
-                Thread drain = new Thread(() -> {
-                    try {
-                        out.transferTo(Writer.nullWriter());
-                    } catch (IOException ignored) {
-                        // the server exited
-                    }
-                }, "agent-runtime-cds-training-output");
-                drain.setDaemon(true);
-                drain.start();
-                return port;
-            }
-        }
-        throw new IOException("the training server exited before it was ready");
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a temp directory
-                }
-            });
-        } catch (IOException | UncheckedIOException ignored) {
-            // best effort
         }
     }
 }

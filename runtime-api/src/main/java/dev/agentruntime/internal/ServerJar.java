@@ -8,10 +8,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * Finds the executable action-server jar that backends start (locally) or ship into sandboxes (Docker).
@@ -24,20 +20,6 @@ public final class ServerJar {
     public static final String RESOURCE = "/META-INF/agent-runtime/runtime-server.jar";
     public static final String PROPERTY = "agent.runtime.server.jar";
     public static final String ENV = "AGENT_RUNTIME_SERVER_JAR";
-    /** What the server prints on stdout, followed by its port, once it is ready. */
-    public static final String READY_LINE_PREFIX = "agent-runtime-server ready on port ";
-
-    /**
-     * JVM options for the server as a sidecar: a small fixed heap with the serial collector (no GC threads to
-     * speak of), C1 only (fast warm-up, less code cache), small thread stacks, no perf-data file, and TCP_NODELAY
-     * for the JDK's HttpServer (without it every response waits ~40 ms for a delayed ACK). The JVM's own warnings
-     * (e.g. a class-data archive it cannot use) go to stderr, never to the stdout the ready line is read from.
-     */
-    public static final java.util.List<String> LEAN_JVM_OPTIONS = java.util.List.of(
-            "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m",
-            "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:-UsePerfData", "-Xshare:auto", "-Xlog:disable",
-            "-Xlog:all=warning:stderr", "-Dsun.net.httpserver.nodelay=true");
-
     private ServerJar() {
     }
 
@@ -79,24 +61,13 @@ public final class ServerJar {
             }
             long size = Files.size(jar);
             long modified = Files.getLastModifiedTime(jar).toMillis();
-            String sha = digest(jar);
+            String sha = Hashes.sha256Hex(jar);
             if (Files.size(jar) == size && Files.getLastModifiedTime(jar).toMillis() == modified) {
                 lastDigest = new Digest(jar, size, modified, sha);
             }
             return sha;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the action server jar " + jar, e);
-        }
-    }
-
-    private static String digest(Path jar) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(jar), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read the action server jar " + jar, e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

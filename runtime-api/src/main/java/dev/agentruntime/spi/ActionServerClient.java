@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP client to one action server (ours or OpenHands'): pooled keep-alive connections, the
- * {@code X-Session-API-Key} header, a per-action call timeout of action timeout + 5 s, and failures mapped to the
+ * {@code X-Session-API-Key} header and the endpoint's extra headers on every call (transfers included), a per-action call timeout of action timeout + 5 s, and failures mapped to the
  * library's typed exceptions. Retries only where a retry cannot run a command twice: {@code /execute_action} and
  * uploads are retried only when the connection could not be established (nothing was sent); reads are retried on
  * any I/O failure.
@@ -77,35 +77,42 @@ public final class ActionServerClient implements AutoCloseable {
             .writeTimeout(Duration.ofMinutes(5))
             .build();
 
+    private final ServerEndpoint endpoint;
     private final HttpUrl baseUrl;
     private final String runtimeId;
     private final OkHttpClient http;
 
     /**
-     * @param baseUrl       the server's base URL, e.g. {@code http://127.0.0.1:31234}
-     * @param sessionApiKey the key to send as {@code X-Session-API-Key}, or null for none
-     * @param runtimeId     the session id, for error messages
+     * @param endpoint  where the server answers: base URL (possibly with a path prefix), session key, extra headers
+     * @param runtimeId the session id, for error messages
      */
-    public ActionServerClient(URI baseUrl, String sessionApiKey, String runtimeId) {
-        this(baseUrl, sessionApiKey, runtimeId, SHARED);
+    public ActionServerClient(ServerEndpoint endpoint, String runtimeId) {
+        this(endpoint, runtimeId, SHARED);
     }
 
     /** For tests: derive from {@code base} (e.g. one with its own connection pool) instead of the shared client. */
-    ActionServerClient(URI baseUrl, String sessionApiKey, String runtimeId, OkHttpClient base) {
-        HttpUrl parsed = HttpUrl.get(baseUrl.toString());
-        this.baseUrl = parsed;
+    ActionServerClient(ServerEndpoint endpoint, String runtimeId, OkHttpClient base) {
+        this.endpoint = endpoint;
+        this.baseUrl = HttpUrl.get(endpoint.baseUrl().toString());
         this.runtimeId = runtimeId;
         this.http = base.newBuilder()
                 // A pooled connection that went stale must not silently re-send a POST that may have run.
                 .retryOnConnectionFailure(false)
                 .addInterceptor(chain -> {
                     Request.Builder request = chain.request().newBuilder();
-                    if (sessionApiKey != null) {
-                        request.header("X-Session-API-Key", sessionApiKey);
+                    endpoint.sessionApiKey().ifPresent(key ->
+                            request.header(ServerEndpoint.SESSION_KEY_HEADER, key.reveal()));
+                    for (ServerEndpoint.Header header : endpoint.headers()) {
+                        request.header(header.name(), header.value().reveal());
                     }
                     return chain.proceed(request.build());
                 })
                 .build();
+    }
+
+    /** The endpoint this client talks to. */
+    public ServerEndpoint endpoint() {
+        return endpoint;
     }
 
     public URI baseUrl() {

@@ -18,6 +18,7 @@ import dev.agentruntime.RuntimeNotFoundException;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeTimeoutException;
 import dev.agentruntime.RuntimeUnavailableException;
+import dev.agentruntime.Secret;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -31,17 +32,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import mockwebserver3.SocketEffect;
 import okhttp3.MediaType;
 import okhttp3.MultipartReader;
-import okhttp3.mockwebserver.Dispatcher;
-import okhttp3.mockwebserver.MockResponse;
-import okhttp3.mockwebserver.MockWebServer;
-import okhttp3.mockwebserver.RecordedRequest;
-import okhttp3.mockwebserver.SocketPolicy;
 import okio.Buffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -75,17 +77,17 @@ class ActionServerClientTest {
     void start() throws IOException {
         server = new MockWebServer();
         server.start();
-        client = new ActionServerClient(server.url("/").uri(), KEY, "sess-1");
+        client = new ActionServerClient(ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY)), "sess-1");
     }
 
     @AfterEach
     void stop() throws IOException {
         client.close();
-        server.shutdown();
+        server.close();
     }
 
     private static MockResponse json(int code, String body) {
-        return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json").setBody(body);
+        return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body).build();
     }
 
     private static JsonNode tree(String json) throws IOException {
@@ -104,15 +106,58 @@ class ActionServerClientTest {
     void sendsTheSessionApiKeyHeader() throws Exception {
         server.enqueue(json(200, RUN_OBSERVATION));
         client.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
-        assertThat(take().getHeader("X-Session-API-Key")).isEqualTo(KEY);
+        assertThat(take().getHeaders().get("X-Session-API-Key")).isEqualTo(KEY);
+    }
+
+    @Test
+    void everyCallCarriesTheEndpointsHeadersAndPathPrefixTransfersIncluded(@TempDir Path dir) throws Exception {
+        ServerEndpoint endpoint = ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY)).withPathPrefix("/rt-42")
+                .withSecretHeader("X-Traffic-Token", Secret.of("traffic-secret")).withHeader("E2b-Sandbox-Id", "sb-1");
+        ActionServerClient routed = new ActionServerClient(endpoint, "sess-1");
+        server.enqueue(json(200, RUN_OBSERVATION));
+        server.enqueue(json(200, "[]"));
+        server.enqueue(json(200, "{}"));
+        server.enqueue(new MockResponse.Builder().body("PK").build());
+        server.enqueue(json(200, "{\"status\": \"ok\"}"));
+        routed.execute(CmdRunAction.of("ls"), DEFAULT_TIMEOUT);
+        routed.listFiles("/workspace");
+        routed.upload(Files.writeString(dir.resolve("f.txt"), "x"), "/workspace", false);
+        routed.download("/workspace", dir.resolve("out.zip"));
+        routed.isAlive();
+        for (String path : List.of("/rt-42/execute_action", "/rt-42/list_files", "/rt-42/upload_file",
+                "/rt-42/download_files", "/rt-42/alive")) {
+            RecordedRequest request = take();
+            assertThat(request.getUrl().encodedPath()).isEqualTo(path);
+            assertThat(request.getHeaders().get("X-Session-API-Key")).as(path).isEqualTo(KEY);
+            assertThat(request.getHeaders().get("X-Traffic-Token")).as(path).isEqualTo("traffic-secret");
+            assertThat(request.getHeaders().get("E2b-Sandbox-Id")).as(path).isEqualTo("sb-1");
+        }
+        assertThat(endpoint.toString()).doesNotContain("traffic-secret").doesNotContain(KEY).contains("REDACTED");
+    }
+
+    @Test
+    void neitherTheKeyNorASecretHeaderReachesTheLogsAtTrace() throws Exception {
+        String secret = "trace-secret-" + System.nanoTime();
+        ActionServerClient traced = new ActionServerClient(ServerEndpoint.of(server.url("/").uri(), Secret.of(secret))
+                .withSecretHeader("X-Token", Secret.of(secret + "-header")), "sess-trace");
+        server.enqueue(json(200, RUN_OBSERVATION));
+        server.enqueue(json(403, "{\"detail\": \"Invalid API Key\"}"));
+        traced.execute(CmdRunAction.of("echo traced-command"), DEFAULT_TIMEOUT);
+        assertThatThrownBy(() -> traced.execute(CmdRunAction.of("echo refused"), DEFAULT_TIMEOUT))
+                .isInstanceOf(ActionFailedException.class).hasMessageNotContaining(secret);
+        List<String> lines = dev.agentruntime.testlog.CapturingLoggers.lines();
+        assertThat(lines).as("TRACE is on and the wire bodies are logged").anyMatch(l -> l.startsWith("TRACE")
+                && l.contains("traced-command"));
+        assertThat(lines).noneMatch(l -> l.contains(secret));
     }
 
     @Test
     void sendsNoKeyHeaderWhenThereIsNoKey() throws Exception {
-        ActionServerClient open = new ActionServerClient(server.url("/").uri(), null, "sess-1");
+        ActionServerClient open = new ActionServerClient(
+                new ServerEndpoint(server.url("/").uri(), Optional.empty(), List.of()), "sess-1");
         server.enqueue(json(200, RUN_OBSERVATION));
         open.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
-        assertThat(take().getHeader("X-Session-API-Key")).isNull();
+        assertThat(take().getHeaders().get("X-Session-API-Key")).isNull();
     }
 
     @Test
@@ -121,9 +166,9 @@ class ActionServerClientTest {
         client.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
         RecordedRequest request = take();
         assertThat(request.getMethod()).isEqualTo("POST");
-        assertThat(request.getPath()).isEqualTo("/execute_action");
-        assertThat(request.getHeader("Content-Type")).startsWith("application/json");
-        String body = request.getBody().readUtf8();
+        assertThat(request.getTarget()).isEqualTo("/execute_action");
+        assertThat(request.getHeaders().get("Content-Type")).startsWith("application/json");
+        String body = request.getBody().utf8();
         assertThat(tree(body)).isEqualTo(tree("""
                 {"action": {"message": "Running command: ls -l", "action": "run",
                             "args": {"command": "ls -l", "is_input": false, "thought": "", "blocking": false,
@@ -138,7 +183,7 @@ class ActionServerClientTest {
     void postsTheActionsOwnTimeoutWhenSet() throws Exception {
         server.enqueue(json(200, RUN_OBSERVATION));
         client.execute(CmdRunAction.of("make").withTimeout(Duration.ofSeconds(30)), DEFAULT_TIMEOUT);
-        JsonNode action = tree(take().getBody().readUtf8()).get("action");
+        JsonNode action = tree(take().getBody().utf8()).get("action");
         assertThat(action.get("timeout").asDouble()).isEqualTo(30.0);
         assertThat(action.at("/args/blocking").asBoolean()).isTrue();
     }
@@ -174,8 +219,8 @@ class ActionServerClientTest {
         server.enqueue(json(200, RUN_OBSERVATION));
         client.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
         client.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
-        assertThat(take().getSequenceNumber()).isZero();
-        assertThat(take().getSequenceNumber()).as("second request on the same keep-alive connection").isEqualTo(1);
+        assertThat(take().getExchangeIndex()).isZero();
+        assertThat(take().getExchangeIndex()).as("second request on the same keep-alive connection").isEqualTo(1);
     }
 
     @Test
@@ -189,9 +234,9 @@ class ActionServerClientTest {
         // The server closes the connection after answering (as uvicorn does after 5 s idle); with a pool keep-alive
         // below the server's, the next action opens a fresh connection instead of failing as a disconnect.
         okhttp3.ConnectionPool pool = new okhttp3.ConnectionPool(5, 50, TimeUnit.MILLISECONDS);
-        ActionServerClient shortLived = new ActionServerClient(server.url("/").uri(), KEY, "sess-1",
+        ActionServerClient shortLived = new ActionServerClient(ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY)), "sess-1",
                 new okhttp3.OkHttpClient.Builder().connectionPool(pool).build());
-        server.enqueue(json(200, RUN_OBSERVATION).setSocketPolicy(SocketPolicy.DISCONNECT_AT_END));
+        server.enqueue(json(200, RUN_OBSERVATION).newBuilder().onResponseEnd(SocketEffect.ShutdownConnection.INSTANCE).build());
         server.enqueue(json(200, RUN_OBSERVATION));
         shortLived.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -268,7 +313,7 @@ class ActionServerClientTest {
 
     @Test
     void nonJsonErrorBodyIsShownRaw() {
-        server.enqueue(new MockResponse().setResponseCode(500).setBody("<html>proxy error</html>"));
+        server.enqueue(new MockResponse.Builder().code(500).body("<html>proxy error</html>").build());
         assertThatThrownBy(() -> client.execute(CmdRunAction.of("ls"), DEFAULT_TIMEOUT))
                 .isInstanceOf(AgentRuntimeException.class)
                 .hasMessageContaining("<html>proxy error</html>");
@@ -292,7 +337,7 @@ class ActionServerClientTest {
 
     @Test
     void aServerThatNeverAnswersTimesOutAfterTheActionTimeoutPlusFiveSeconds() throws Exception {
-        server.enqueue(new MockResponse().setSocketPolicy(SocketPolicy.NO_RESPONSE));
+        server.enqueue(new MockResponse.Builder().onResponseStart(SocketEffect.Stall.INSTANCE).build());
         Duration actionTimeout = Duration.ofMillis(100);
         long started = System.nanoTime();
         assertThatThrownBy(() -> client.execute(CmdRunAction.of("sleep 1000"), actionTimeout))
@@ -303,12 +348,12 @@ class ActionServerClientTest {
                 .isGreaterThanOrEqualTo(Duration.ofMillis(5_100))
                 .isLessThan(Duration.ofMillis(5_100 + 3_000));
         assertThat(server.getRequestCount()).as("a timed-out POST is not retried").isEqualTo(1);
-        assertThat(take().getBody().readUtf8()).contains("\"timeout\":0.1");
+        assertThat(take().getBody().utf8()).contains("\"timeout\":0.1");
     }
 
     @Test
     void aConnectionDroppedMidResponseIsADisconnectAndThePostIsNotRetried() {
-        server.enqueue(new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST));
+        server.enqueue(new MockResponse.Builder().onResponseStart(new SocketEffect.CloseSocket(true, false, false)).build());
         server.enqueue(json(200, RUN_OBSERVATION)); // a retry would succeed: it must not happen
         assertThatThrownBy(() -> client.execute(CmdRunAction.of("rm -rf build && make"), DEFAULT_TIMEOUT))
                 .isInstanceOfSatisfying(RuntimeDisconnectedException.class, e -> assertThat(e.isTransient()).isTrue())
@@ -323,7 +368,7 @@ class ActionServerClientTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
         }
-        ActionServerClient refused = new ActionServerClient(URI.create("http://127.0.0.1:" + port), KEY, "sess-2");
+        ActionServerClient refused = new ActionServerClient(ServerEndpoint.of(URI.create("http://127.0.0.1:" + port), Secret.of(KEY)), "sess-2");
         assertThatThrownBy(() -> refused.execute(CmdRunAction.of("ls"), DEFAULT_TIMEOUT))
                 .isInstanceOfSatisfying(RuntimeUnavailableException.class, e -> assertThat(e.isTransient()).isTrue())
                 .hasMessageContaining("Cannot connect to the action server of sandbox sess-2")
@@ -339,16 +384,16 @@ class ActionServerClientTest {
         assertThat(client.listFiles("/workspace")).containsExactly("src/", ".hidden", "README.md");
         RecordedRequest request = take();
         assertThat(request.getMethod()).isEqualTo("POST");
-        assertThat(request.getPath()).isEqualTo("/list_files");
-        assertThat(request.getHeader("X-Session-API-Key")).isEqualTo(KEY);
-        assertThat(tree(request.getBody().readUtf8())).isEqualTo(tree("{\"path\": \"/workspace\"}"));
+        assertThat(request.getTarget()).isEqualTo("/list_files");
+        assertThat(request.getHeaders().get("X-Session-API-Key")).isEqualTo(KEY);
+        assertThat(tree(request.getBody().utf8())).isEqualTo(tree("{\"path\": \"/workspace\"}"));
     }
 
     @Test
     void listFilesWithoutPathSendsAnEmptyObject() throws Exception {
         server.enqueue(json(200, "[]"));
         assertThat(client.listFiles(null)).isEmpty();
-        assertThat(tree(take().getBody().readUtf8())).isEqualTo(tree("{}"));
+        assertThat(tree(take().getBody().utf8())).isEqualTo(tree("{}"));
     }
 
     @Test
@@ -370,10 +415,10 @@ class ActionServerClientTest {
     }
 
     private static Map<String, Part> multipart(RecordedRequest request) throws IOException {
-        MediaType type = MediaType.get(request.getHeader("Content-Type"));
+        MediaType type = MediaType.get(request.getHeaders().get("Content-Type"));
         assertThat(type.type() + "/" + type.subtype()).isEqualTo("multipart/form-data");
         Map<String, Part> parts = new LinkedHashMap<>();
-        try (MultipartReader reader = new MultipartReader(request.getBody(), type.parameter("boundary"))) {
+        try (MultipartReader reader = new MultipartReader(new Buffer().write(request.getBody()), type.parameter("boundary"))) {
             MultipartReader.Part part;
             while ((part = reader.nextPart()) != null) {
                 String disposition = part.headers().get("Content-Disposition");
@@ -405,10 +450,10 @@ class ActionServerClientTest {
         client.upload(file, "/workspace", false);
         RecordedRequest request = take();
         assertThat(request.getMethod()).isEqualTo("POST");
-        assertThat(request.getRequestUrl().encodedPath()).isEqualTo("/upload_file");
-        assertThat(request.getRequestUrl().queryParameter("destination")).isEqualTo("/workspace");
-        assertThat(request.getRequestUrl().queryParameter("recursive")).isEqualTo("false");
-        assertThat(request.getHeader("X-Session-API-Key")).isEqualTo(KEY);
+        assertThat(request.getUrl().encodedPath()).isEqualTo("/upload_file");
+        assertThat(request.getUrl().queryParameter("destination")).isEqualTo("/workspace");
+        assertThat(request.getUrl().queryParameter("recursive")).isEqualTo("false");
+        assertThat(request.getHeaders().get("X-Session-API-Key")).isEqualTo(KEY);
         Map<String, Part> parts = multipart(request);
         assertThat(parts).containsOnlyKeys("file");
         assertThat(parts.get("file").disposition()).contains("filename=\"hello.txt\"");
@@ -424,8 +469,8 @@ class ActionServerClientTest {
         server.enqueue(json(200, "{}"));
         client.upload(dir, "/workspace", true);
         RecordedRequest request = take();
-        assertThat(request.getRequestUrl().queryParameter("destination")).isEqualTo("/workspace");
-        assertThat(request.getRequestUrl().queryParameter("recursive")).isEqualTo("true");
+        assertThat(request.getUrl().queryParameter("destination")).isEqualTo("/workspace");
+        assertThat(request.getUrl().queryParameter("recursive")).isEqualTo("true");
         Part part = multipart(request).get("file");
         assertThat(part.disposition()).contains("filename=\"project.zip\"");
         assertThat(part.contentType()).isEqualTo("application/zip");
@@ -471,16 +516,16 @@ class ActionServerClientTest {
         for (int i = 0; i < zip.length; i++) {
             zip[i] = (byte) (i * 31);
         }
-        server.enqueue(new MockResponse().setHeader("Content-Type", "application/zip")
-                .setBody(new Buffer().write(zip)));
+        server.enqueue(new MockResponse.Builder().setHeader("Content-Type", "application/zip")
+                .body(new Buffer().write(zip)).build());
         Path target = tmp.resolve("out.zip");
         client.download("/workspace/dir", target);
         assertThat(Files.readAllBytes(target)).isEqualTo(zip);
         RecordedRequest request = take();
         assertThat(request.getMethod()).isEqualTo("GET");
-        assertThat(request.getRequestUrl().encodedPath()).isEqualTo("/download_files");
-        assertThat(request.getRequestUrl().queryParameter("path")).isEqualTo("/workspace/dir");
-        assertThat(request.getHeader("X-Session-API-Key")).isEqualTo(KEY);
+        assertThat(request.getUrl().encodedPath()).isEqualTo("/download_files");
+        assertThat(request.getUrl().queryParameter("path")).isEqualTo("/workspace/dir");
+        assertThat(request.getHeaders().get("X-Session-API-Key")).isEqualTo(KEY);
     }
 
     @Test
@@ -499,8 +544,8 @@ class ActionServerClientTest {
         return new Dispatcher() {
             @Override
             public MockResponse dispatch(RecordedRequest request) {
-                if (!"/alive".equals(request.getPath())) {
-                    return new MockResponse().setResponseCode(404);
+                if (!"/alive".equals(request.getTarget())) {
+                    return new MockResponse.Builder().code(404).build();
                 }
                 return probes.incrementAndGet() > okAfter ? json(200, "{\"status\": \"ok\"}")
                         : json(503, "{\"status\": \"not initialized\"}");
@@ -546,7 +591,7 @@ class ActionServerClientTest {
         server.setDispatcher(new Dispatcher() {
             @Override
             public MockResponse dispatch(RecordedRequest request) {
-                return new MockResponse().setSocketPolicy(SocketPolicy.NO_RESPONSE);
+                return new MockResponse.Builder().onResponseStart(SocketEffect.Stall.INSTANCE).build();
             }
         });
         long started = System.nanoTime();

@@ -12,6 +12,7 @@ import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeStatus;
+import dev.agentruntime.Secret;
 import dev.agentruntime.StatusEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,12 +28,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import okhttp3.mockwebserver.Dispatcher;
-import okhttp3.mockwebserver.MockResponse;
-import okhttp3.mockwebserver.MockWebServer;
-import okhttp3.mockwebserver.RecordedRequest;
-import okhttp3.mockwebserver.SocketPolicy;
-import okio.Buffer;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import mockwebserver3.SocketEffect;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,12 +64,12 @@ class ActionServerRuntimeTest {
         server.setDispatcher(new Dispatcher() {
             @Override
             public MockResponse dispatch(RecordedRequest request) {
-                String path = request.getRequestUrl().encodedPath();
+                String path = request.getUrl().encodedPath().replaceFirst("^/moved/", "/"); // a resumed server moved
                 return switch (path) {
                     case "/alive" -> json(alive, "{\"status\": \"ok\"}");
                     case "/execute_action" -> executeResponse;
                     case "/upload_file" -> json(200, "{}");
-                    case "/download_files" -> new MockResponse().setBody(new Buffer().writeUtf8("PK-zip-bytes"));
+                    case "/download_files" -> new MockResponse.Builder().body("PK-zip-bytes").build();
                     case "/list_files" -> json(200, "[\"a/\", \"b.txt\"]");
                     default -> json(404, "{\"detail\": \"Not Found\"}");
                 };
@@ -80,11 +80,11 @@ class ActionServerRuntimeTest {
 
     @AfterEach
     void stop() throws IOException {
-        server.shutdown();
+        server.close();
     }
 
     private static MockResponse json(int code, String body) {
-        return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json").setBody(body);
+        return new MockResponse.Builder().code(code).setHeader("Content-Type", "application/json").body(body).build();
     }
 
     private RuntimeConfig.Builder config() {
@@ -112,7 +112,7 @@ class ActionServerRuntimeTest {
             if (startFailure != null) {
                 throw startFailure;
             }
-            return new ServerEndpoint(server.url("/").uri(), KEY);
+            return ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY));
         }
 
         @Override
@@ -126,7 +126,7 @@ class ActionServerRuntimeTest {
         }
 
         @Override
-        protected String describeFailure() {
+        protected String failureContext() {
             return "Last server log lines:\n  java.net.BindException: Address already in use";
         }
 
@@ -321,13 +321,13 @@ class ActionServerRuntimeTest {
             RecordedRequest execute = null;
             for (int i = server.getRequestCount(); i > 0 && execute == null; i--) {
                 RecordedRequest request = server.takeRequest(1, TimeUnit.SECONDS);
-                if (request != null && "/execute_action".equals(request.getPath())) {
+                if (request != null && "/execute_action".equals(request.getTarget())) {
                     execute = request;
                 }
             }
             assertThat(execute).isNotNull();
-            assertThat(execute.getHeader("X-Session-API-Key")).isEqualTo(KEY);
-            assertThat(new ObjectMapper().readTree(execute.getBody().readUtf8()).at("/action/timeout").asDouble())
+            assertThat(execute.getHeaders().get("X-Session-API-Key")).isEqualTo(KEY);
+            assertThat(new ObjectMapper().readTree(execute.getBody().utf8()).at("/action/timeout").asDouble())
                     .isEqualTo(7.0);
         }
     }
@@ -350,7 +350,7 @@ class ActionServerRuntimeTest {
 
     @Test
     void aDroppedConnectionMarksTheRuntimeDisconnected() {
-        executeResponse = new MockResponse().setSocketPolicy(SocketPolicy.DISCONNECT_AFTER_REQUEST);
+        executeResponse = new MockResponse.Builder().onResponseStart(new SocketEffect.CloseSocket(true, false, false)).build();
         try (TestRuntime runtime = runtime()) {
             runtime.connect();
             assertThatThrownBy(() -> runtime.run("ls")).isInstanceOf(RuntimeDisconnectedException.class);
@@ -434,5 +434,163 @@ class ActionServerRuntimeTest {
             runtime.connect();
             assertThat(runtime.listFiles("/workspace")).containsExactly("a/", "b.txt");
         }
+    }
+
+    // ---------------------------------------------------------------------------- kit: lifecycle template
+
+    /** A backend that can pause, beats a heartbeat and leases ports; it records what the base class asks of it. */
+    private final class PausableRuntime extends ActionServerRuntime {
+        final List<String> calls = new CopyOnWriteArrayList<>();
+        final AtomicInteger beats = new AtomicInteger();
+        volatile java.net.URI resumedAt;
+        volatile List<PortLease> leased = List.of();
+
+        PausableRuntime(RuntimeConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected ServerEndpoint startSandbox(Instant deadline) {
+            calls.add("start");
+            leased = leasePorts(PortRange.APP_1);
+            return ServerEndpoint.of(server.url("/").uri(), Secret.of(KEY));
+        }
+
+        @Override
+        protected void onReady(ActionServerClient client) {
+            calls.add("ready " + client.baseUrl().getPath());
+        }
+
+        @Override
+        protected void stopSandbox() {
+            calls.add("stop");
+        }
+
+        @Override
+        protected Duration heartbeatInterval() {
+            return Duration.ofMillis(100);
+        }
+
+        @Override
+        protected void heartbeat(ActionServerClient client) {
+            beats.incrementAndGet();
+            super.heartbeat(client);
+        }
+
+        @Override
+        protected void pauseSandbox() {
+            calls.add("pause");
+        }
+
+        @Override
+        protected java.util.Optional<ServerEndpoint> resumeSandbox(Instant deadline) {
+            calls.add("resume");
+            return resumedAt == null ? java.util.Optional.empty()
+                    : java.util.Optional.of(ServerEndpoint.of(resumedAt, Secret.of(KEY)));
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            java.util.EnumSet<Capability> caps = serverCapabilities();
+            caps.add(Capability.PAUSE_RESUME);
+            return caps;
+        }
+    }
+
+    @Test
+    void pauseAndResumeGoThroughTheHooksAndAPausedRuntimeRefusesActionsAtOnce() throws Exception {
+        try (PausableRuntime runtime = new PausableRuntime(config().build())) {
+            runtime.connect();
+            runtime.pause();
+            runtime.pause(); // already paused: nothing more
+            assertThat(runtime.status()).isEqualTo(RuntimeStatus.PAUSED);
+            int requestsBefore = server.getRequestCount();
+            assertThatThrownBy(() -> runtime.run("echo hi")).isInstanceOf(dev.agentruntime.RuntimePausedException.class)
+                    .hasMessageContaining("Sandbox sess-rt is paused").hasMessageContaining("resume()");
+            assertThatThrownBy(() -> runtime.listFiles("/")).isInstanceOf(dev.agentruntime.RuntimePausedException.class);
+            assertThat(server.getRequestCount()).as("nothing was sent while paused").isEqualTo(requestsBefore);
+            runtime.resume();
+            runtime.resume(); // not paused: nothing more
+            assertThat(runtime.status()).isEqualTo(RuntimeStatus.READY);
+            assertThat(runtime.run("echo hi").content()).isEqualTo("hi");
+            assertThat(runtime.calls).containsExactly("start", "ready /", "pause", "resume", "ready /");
+            assertThat(statuses()).containsSubsequence(RuntimeStatus.READY, RuntimeStatus.PAUSED,
+                    RuntimeStatus.STARTING_RUNTIME, RuntimeStatus.READY);
+        }
+    }
+
+    @Test
+    void aResumeThatMovesTheServerSwitchesTheClientToTheNewEndpoint() {
+        try (PausableRuntime runtime = new PausableRuntime(config().build())) {
+            runtime.connect();
+            runtime.pause();
+            runtime.resumedAt = server.url("/moved/").uri();
+            runtime.resume();
+            assertThat(runtime.calls).endsWith("ready /moved/");
+            assertThat(runtime.client().baseUrl().getPath()).isEqualTo("/moved/");
+        }
+    }
+
+    @Test
+    void aResumeWhoseServerNeverAnswersMarksTheRuntimeDisconnected() {
+        try (PausableRuntime runtime = new PausableRuntime(config().startupTimeout(Duration.ofMillis(300)).build())) {
+            runtime.connect();
+            runtime.pause();
+            alive = 503;
+            assertThatThrownBy(runtime::resume).isInstanceOf(RuntimeDisconnectedException.class)
+                    .hasMessageContaining("did not come back after resume");
+            assertThat(runtime.status()).isEqualTo(RuntimeStatus.ERROR_RUNTIME_DISCONNECTED);
+        }
+    }
+
+    @Test
+    void pauseIsRefusedWithoutTheCapability() {
+        try (TestRuntime runtime = runtime()) {
+            runtime.connect();
+            assertThatThrownBy(runtime::pause).isInstanceOf(dev.agentruntime.UnsupportedCapabilityException.class)
+                    .hasMessageContaining("no PAUSE_RESUME");
+        }
+    }
+
+    @Test
+    void theHeartbeatBeatsWhileReadyAndStopsWhilePausedAndAfterClose() throws Exception {
+        PausableRuntime runtime = new PausableRuntime(config().build());
+        runtime.connect();
+        awaitBeats(runtime, 2);
+        runtime.pause();
+        awaitNoHeartbeatThread();
+        int atPause = runtime.beats.get();
+        runtime.resume();
+        awaitBeats(runtime, atPause + 2);
+        runtime.close();
+        awaitNoHeartbeatThread();
+    }
+
+    private static void awaitNoHeartbeatThread() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals("agent-runtime-heartbeat-sess-rt") && t.isAlive())) {
+            assertThat(System.nanoTime()).as("the heartbeat thread ends within 10 s").isLessThan(deadline);
+            Thread.sleep(20); // polling a condition with a deadline
+        }
+    }
+
+    private static void awaitBeats(PausableRuntime runtime, int atLeast) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (runtime.beats.get() < atLeast) {
+            assertThat(System.nanoTime()).as("heartbeats within 10 s").isLessThan(deadline);
+            Thread.sleep(20); // polling a counter with a deadline
+        }
+    }
+
+    @Test
+    void leasedPortsAreReleasedAfterTheSandboxStops() throws Exception {
+        PausableRuntime runtime = new PausableRuntime(config().build());
+        runtime.connect();
+        int port = runtime.leased.get(0).port();
+        assertThat(runtime.leased.get(0).toString()).contains(Integer.toString(port));
+        runtime.close();
+        assertThat(runtime.leased.get(0).toString()).contains("released");
+        assertThat(runtime.calls).endsWith("stop");
     }
 }

@@ -1,5 +1,6 @@
 package dev.agentruntime.bench;
 
+import dev.agentruntime.internal.FileTrees;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
@@ -9,11 +10,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * The benchmark harness of issue 5: one command measures, in one run, what an agent pays for running commands in a
@@ -103,7 +102,7 @@ public final class BenchMain {
                 baselines.testcontainers();
             }
         } finally {
-            deleteTree(scratch);
+            FileTrees.deleteQuietly(scratch);
         }
         derive(bench);
         machine.put("load average at end", loadAverage());
@@ -240,19 +239,5 @@ public final class BenchMain {
         ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
         builder.environment().putAll(BaselineScenarios.TESTCONTAINERS_ENV);
         return builder.start().waitFor();
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
-        }
     }
 }

@@ -14,6 +14,7 @@ import dev.agentruntime.docker.DockerSandboxes;
 import dev.agentruntime.docker.PullPolicy;
 import dev.agentruntime.docker.internal.BuildContext;
 import dev.agentruntime.docker.internal.Labels;
+import dev.agentruntime.internal.JreLinker;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,6 +61,7 @@ final class DockerScenarios {
         BenchOptions o = bench.options;
         if (o.runs("docker.prepare")) {
             bench.guard("docker.prepare", this::firstPreparation);
+            bench.guard("docker.jlink", this::coldJlink);
         }
         if (o.anyRuns("docker.create", "docker.pool", "docker.rtt", "docker.concurrency", "docker.copy",
                 "docker.rss")) {
@@ -132,6 +134,27 @@ final class DockerScenarios {
             }
         } finally {
             removeImages(base);
+        }
+    }
+
+    /**
+     * A cold {@code jlink} of the runtime shipped into images without Java, into a fresh cache directory (it runs once
+     * per JDK in real use, and is cached afterwards).
+     */
+    private void coldJlink() {
+        Path cache;
+        try {
+            cache = java.nio.file.Files.createTempDirectory("agent-runtime-bench-jre");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        try {
+            long start = System.nanoTime();
+            new dev.agentruntime.internal.JreLinker(cache).linkedRuntime();
+            bench.add("docker.prepare.jlink", "jlink of the shipped Java runtime, cold", "ms",
+                    Stats.single(Bench.ms(System.nanoTime() - start)), "once per JDK; cached afterwards");
+        } finally {
+            dev.agentruntime.internal.FileTrees.deleteQuietly(cache);
         }
     }
 

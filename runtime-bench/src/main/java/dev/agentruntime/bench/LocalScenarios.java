@@ -7,6 +7,7 @@ import dev.agentruntime.WarmPool;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
 import dev.agentruntime.local.LocalRuntimeConfig;
+import dev.agentruntime.spi.ServerLaunch;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -81,7 +82,7 @@ final class LocalScenarios {
                 starts);
         RuntimeFactory.connect(config()).close();
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ServerClassData cds = ServerClassData.of(java, ServerJar.locate(), ServerJar.LEAN_JVM_OPTIONS);
+        ServerClassData cds = ServerClassData.of(java, ServerJar.locate(), ServerLaunch.JVM_FLAGS);
         boolean archived = cds.awaitArchive(Duration.ofMinutes(3));
         LocalRuntimeConfig defaults = LocalRuntimeConfig.defaults();
         Map<String, RuntimeConfig> variants = new LinkedHashMap<>();

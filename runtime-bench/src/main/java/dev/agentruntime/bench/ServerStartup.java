@@ -1,7 +1,10 @@
 package dev.agentruntime.bench;
 
+import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.Secret;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
+import dev.agentruntime.spi.ServerLaunch;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -10,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -38,15 +40,15 @@ final class ServerStartup {
         Path jar = ServerJar.locate();
         List<Variant> variants = new ArrayList<>();
         variants.add(new Variant("jvm_defaults", "JVM defaults", List.of(), Map.of()));
-        variants.add(new Variant("lean", "ServerJar.LEAN_JVM_OPTIONS", ServerJar.LEAN_JVM_OPTIONS, Map.of()));
+        variants.add(new Variant("lean", "ServerLaunch.JVM_FLAGS", ServerLaunch.JVM_FLAGS, Map.of()));
         variants.add(new Variant("lean_no_bashrc", "LEAN_JVM_OPTIONS, no ~/.bashrc",
-                ServerJar.LEAN_JVM_OPTIONS, Map.of("AGENT_RUNTIME_SOURCE_BASHRC", "false")));
+                ServerLaunch.JVM_FLAGS, Map.of("AGENT_RUNTIME_SOURCE_BASHRC", "false")));
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ServerClassData cds = ServerClassData.of(java, jar, ServerJar.LEAN_JVM_OPTIONS);
+        ServerClassData cds = ServerClassData.of(java, jar, ServerLaunch.JVM_FLAGS);
         cds.jvmOptions(); // starts the training when there is no archive yet
         try {
             if (cds.awaitArchive(Duration.ofMinutes(3))) {
-                List<String> withArchive = new ArrayList<>(ServerJar.LEAN_JVM_OPTIONS);
+                List<String> withArchive = new ArrayList<>(ServerLaunch.JVM_FLAGS);
                 withArchive.addAll(cds.jvmOptions());
                 variants.add(new Variant("lean_cds", "LEAN_JVM_OPTIONS + class-data archive", withArchive, Map.of()));
                 variants.add(new Variant("lean_cds_no_bashrc", "LEAN_JVM_OPTIONS + class-data archive, no ~/.bashrc",
@@ -85,14 +87,14 @@ final class ServerStartup {
 
     /** Starts the server once: {milliseconds to the ready line, RSS in MiB at that moment}. */
     private double[] start(Path jar, Variant variant) {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(variant.jvmOptions());
-        command.addAll(List.of("-jar", jar.toString(), "0", "--working-dir", scratch.toString(), "--bind",
-                "127.0.0.1"));
+        ServerLaunch launch = ServerLaunch.builder().java(Path.of(System.getProperty("java.home"), "bin", "java")
+                        .toString()).jar(jar.toString()).port(0).workingDir(scratch.toString()).bindAddress("127.0.0.1")
+                .sessionId("bench-startup").sessionApiKey(Secret.of(RuntimeConfig.randomKey()))
+                .jvmOptions(variant.jvmOptions()).build();
+        List<String> command = launch.command();
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
-        Map<String, String> env = new LinkedHashMap<>(variant.env());
-        builder.environment().putAll(env);
+        builder.environment().putAll(launch.environment());
+        builder.environment().putAll(variant.env());
         long start = System.nanoTime();
         Process process;
         try {
@@ -104,7 +106,7 @@ final class ServerStartup {
                 StandardCharsets.UTF_8))) {
             String line;
             while ((line = out.readLine()) != null) {
-                if (line.startsWith("agent-runtime-server ready on port ")) {
+                if (ServerLaunch.readyPort(line).isPresent()) {
                     double millis = Bench.ms(System.nanoTime() - start);
                     double rss = ProcStatus.ofPid(process.pid()).rssMib();
                     return new double[] {millis, rss};

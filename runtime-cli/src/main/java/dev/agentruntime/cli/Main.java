@@ -1,12 +1,13 @@
 package dev.agentruntime.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code java -jar agent-runtime.jar exec 'echo hello'} or {@code ... shell}. */
 @Command(name = "agent-runtime", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Sandboxes for AI agents: run commands in a persistent sandbox shell.",
-        subcommands = {ExecCommand.class, ShellCommand.class})
+        subcommands = {ExecCommand.class, ShellCommand.class, HousekeepingCommands.List_.class,
+                HousekeepingCommands.Remove.class, HousekeepingCommands.Reap.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -2,6 +2,10 @@ package dev.agentruntime.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.agentruntime.Runtime;
+import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.RuntimeFactory;
+import dev.agentruntime.SandboxHousekeeping;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -60,5 +64,44 @@ class CliIT {
                 "shell", "--no-change-timeout", "1");
         assertThat(result.exitCode()).isZero();
         assertThat(result.stdout()).contains("/tmp\n").contains("hi bob");
+    }
+
+    @Test
+    void listRmAndReapFindSandboxesByTheirLabels() throws Exception {
+        String session = "cli-hk-" + System.nanoTime();
+        RuntimeConfig kept = RuntimeConfig.builder().type("local").sessionId(session).keepAlive(true)
+                .sessionApiKey(RuntimeConfig.randomKey()).build();
+        try (Runtime sandbox = RuntimeFactory.connect(kept)) {
+            assertThat(sandbox.run("echo up").content()).isEqualTo("up");
+        }
+        try {
+            Result listed = cli("", "list", "-t", "local");
+            assertThat(listed.exitCode()).as(listed.stderr()).isZero();
+            assertThat(listed.stdout()).startsWith("SESSION").contains(session).contains("keep-alive");
+
+            Result reaped = cli("", "reap", "-t", "local");
+            assertThat(reaped.exitCode()).isZero();
+            assertThat(reaped.stdout()).as("a keep-alive sandbox is never reaped").doesNotContain(session);
+
+            Result removed = cli("", "rm", "-t", "local", session);
+            assertThat(removed.exitCode()).as(removed.stderr()).isZero();
+            assertThat(removed.stdout()).isEqualTo("removed " + session + "\n");
+            assertThat(cli("", "list", "-t", "local").stdout()).doesNotContain(session);
+
+            Result again = cli("", "rm", "-t", "local", session);
+            assertThat(again.exitCode()).isEqualTo(1);
+            assertThat(again.stderr()).contains("no local sandbox of session " + session);
+        } finally {
+            try (SandboxHousekeeping sandboxes = RuntimeFactory.housekeeping(kept)) {
+                sandboxes.delete(session);
+            }
+        }
+    }
+
+    @Test
+    void housekeepingOfAnUnknownTypeSaysWhichExist() throws Exception {
+        Result result = cli("", "list", "-t", "Locl");
+        assertThat(result.exitCode()).isEqualTo(125);
+        assertThat(result.stderr()).contains("No runtime backend of type 'Locl'").contains("Did you mean 'local'?");
     }
 }

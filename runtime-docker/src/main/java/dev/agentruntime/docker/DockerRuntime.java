@@ -10,21 +10,18 @@ import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.Ports;
-import dev.agentruntime.AgentRuntimeException;
 import dev.agentruntime.BackendException;
 import dev.agentruntime.Capability;
 import dev.agentruntime.InvalidConfigException;
-import dev.agentruntime.PortAllocator;
-import dev.agentruntime.PortLease;
-import dev.agentruntime.PortRange;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeNotFoundException;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeStatus;
-import dev.agentruntime.RuntimeTimeoutException;
 import dev.agentruntime.RuntimeUnavailableException;
+import dev.agentruntime.Secret;
 import dev.agentruntime.docker.internal.ContainerOutput;
 import dev.agentruntime.docker.internal.ContainerSpec;
 import dev.agentruntime.docker.internal.DockerClients;
@@ -32,7 +29,14 @@ import dev.agentruntime.docker.internal.ImagePreparer;
 import dev.agentruntime.docker.internal.Labels;
 import dev.agentruntime.spi.ActionServerClient;
 import dev.agentruntime.spi.ActionServerRuntime;
+import dev.agentruntime.spi.PortLease;
+import dev.agentruntime.spi.PortRange;
+import dev.agentruntime.spi.ServerEndpoint;
+import dev.agentruntime.spi.ServerLaunch;
+import dev.agentruntime.spi.SessionLabels;
+import dev.agentruntime.spi.StartupLog;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -43,12 +47,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,9 +69,9 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Lifecycle</h2>
  * {@link #connect()} prepares the image (status {@code BUILDING_RUNTIME}, only the first time per base image and
- * server version), creates the container {@code <namePrefix>-<session id>} with labels naming this process as its
- * owner, starts it and waits, against one deadline, for the server's ready line. A failure carries the container's
- * last output lines and exit code. {@link #close()} removes the container unless keep-alive is set.
+ * server version), creates the container {@code <namePrefix>-<session id>} with the kit's session labels, starts it
+ * and waits, against one deadline, for the server's ready line. A failure carries the container's last output lines
+ * and exit code. {@link #close()} removes the container unless keep-alive is set.
  * {@link RuntimeConfig#attachToExisting()} attaches to the session's container instead (starting or un-pausing it).
  *
  * <h2>Ports</h2>
@@ -80,7 +79,7 @@ import org.slf4j.LoggerFactory;
  * ports follow; all four are published on the binding address (127.0.0.1 by default) to ports the daemon picks, read
  * back after the start, so concurrent sandboxes from any number of JVMs never race for a host port.
  * {@link #webHosts()} lists the application ports. With host networking, or the {@link PauseMode#STOP} pause mode
- * (which needs stable ports), host ports come from the cross-process {@link PortAllocator}.
+ * (which needs stable ports), host ports come from the cross-process {@link dev.agentruntime.spi.PortAllocator}.
  *
  * <h2>Nothing leaked</h2>
  * The server exits after {@link DockerRuntimeConfig#idleTimeout()} without requests, and the container (auto-removed)
@@ -94,27 +93,41 @@ public final class DockerRuntime extends ActionServerRuntime {
             SandboxImage.APP_PORT_1, SandboxImage.APP_PORT_2);
     private static final int START_ATTEMPTS = 3;
 
+    /**
+     * What this runtime knows of its container, replaced as a whole.
+     *
+     * @param id          the container id
+     * @param createdHere created by this runtime (a failed start removes it; an attached one is left alone)
+     * @param insidePorts server, VS Code, app 1, app 2 ports inside the container
+     * @param hostPorts   host port by inside port, once read back after the start
+     * @param python3     whether the image has python3
+     */
+    private record Container(String id, boolean createdHere, Instant createdAt, List<Integer> insidePorts,
+                             Map<Integer, Integer> hostPorts, boolean python3) {
+
+        int serverPort() {
+            return insidePorts.get(0);
+        }
+
+        Container withHostPorts(Map<Integer, Integer> ports) {
+            // in the order of the inside ports: server first
+            return new Container(id, createdHere, createdAt, insidePorts,
+                    Collections.unmodifiableMap(new LinkedHashMap<>(ports)), python3);
+        }
+
+        String shortId() {
+            return id.substring(0, Math.min(12, id.length()));
+        }
+    }
+
     private final DockerRuntimeConfig docker;
     private final String containerName;
-    private final Object state = new Object();
-
-    // guarded by state; volatile for readers outside it
+    private final Secret sessionApiKey;
+    // Written by the lifecycle hooks (which the base class calls under its lifecycle lock); volatile for readers.
     private volatile DockerClients.Handle handle;
-    private volatile String containerId;
-    private volatile boolean createdHere;
-    private volatile boolean started;
+    private volatile Container container;
+    /** The current attach or log stream (kept after readiness only to forward logs). */
     private volatile ContainerOutput output;
-    private volatile Map<Integer, Integer> hostPorts = Map.of();
-    private volatile int serverPort = SandboxImage.SERVER_PORT;
-    private volatile List<Integer> insidePorts = CONTAINER_PORTS;
-    private volatile boolean expectReadyLine;
-    private volatile String sessionApiKey;
-    private volatile Boolean python3;
-    private volatile boolean paused;
-    private volatile Instant createdAt;
-    private List<PortLease> leases = List.of();
-    private ScheduledExecutorService heartbeat;
-    private volatile ActionServerClient heartbeatClient;
 
     /**
      * @throws InvalidConfigException when {@link RuntimeConfig#backendConfig()} is not a {@link DockerRuntimeConfig}
@@ -122,26 +135,9 @@ public final class DockerRuntime extends ActionServerRuntime {
      */
     public DockerRuntime(RuntimeConfig config) {
         super(config);
-        this.docker = dockerConfig(config);
+        this.docker = DockerRuntimeConfig.from(config);
         this.containerName = docker.namePrefix() + "-" + config.sessionId();
-        this.sessionApiKey = config.sessionApiKeyOr(RuntimeConfig::randomKey);
-    }
-
-    /** The typed Docker settings of {@code config}: its backend config, or its options converted. */
-    static DockerRuntimeConfig dockerConfig(RuntimeConfig config) {
-        if (config.backendConfig().isPresent()) {
-            if (config.backendConfig().get() instanceof DockerRuntimeConfig typed) {
-                if (!config.options().isEmpty()) {
-                    throw new InvalidConfigException("Runtime " + config.sessionId() + " has both a "
-                            + "DockerRuntimeConfig and string options " + config.options().keySet()
-                            + "; put everything in the DockerRuntimeConfig");
-                }
-                return typed;
-            }
-            throw new InvalidConfigException("The docker runtime needs a DockerRuntimeConfig as backendConfig, got "
-                    + config.backendConfig().get().getClass().getName());
-        }
-        return DockerRuntimeConfig.fromOptions(config.options());
+        this.sessionApiKey = config.sessionApiKeyOrGenerate();
     }
 
     /** The Docker settings in use. */
@@ -156,18 +152,20 @@ public final class DockerRuntime extends ActionServerRuntime {
 
     /** The container's id once created or attached. */
     public Optional<String> containerId() {
-        return Optional.ofNullable(containerId);
+        return Optional.ofNullable(container).map(Container::id);
     }
 
     /** Host ports by container port (server, VS Code, two application ports); empty before {@link #connect()}. */
     public Map<Integer, Integer> publishedPorts() {
-        return hostPorts;
+        Container current = container;
+        return current == null ? Map.of() : current.hostPorts();
     }
 
     @Override
     public Set<Capability> capabilities() {
         EnumSet<Capability> caps = serverCapabilities();
-        if (!Boolean.TRUE.equals(python3)) {
+        Container current = container;
+        if (current == null || !current.python3()) {
             caps.remove(Capability.IPYTHON);
         }
         caps.addAll(EnumSet.of(Capability.WEB_HOSTS, Capability.PAUSE_RESUME, Capability.ATTACH,
@@ -177,10 +175,13 @@ public final class DockerRuntime extends ActionServerRuntime {
 
     @Override
     public Map<String, Integer> webHosts() {
-        Map<Integer, Integer> ports = hostPorts;
+        Container current = container;
+        if (current == null) {
+            return Map.of();
+        }
         Map<String, Integer> hosts = new LinkedHashMap<>();
-        for (int containerPort : List.of(appPort(1), appPort(2))) {
-            Integer host = ports.get(containerPort);
+        for (int containerPort : current.insidePorts().subList(2, 4)) {
+            Integer host = current.hostPorts().get(containerPort);
             if (host != null) {
                 hosts.put("http://" + connectHost() + ":" + host, containerPort);
             }
@@ -188,29 +189,26 @@ public final class DockerRuntime extends ActionServerRuntime {
         return Collections.unmodifiableMap(hosts);
     }
 
-    private int appPort(int which) {
-        return insidePorts.get(1 + which);
-    }
-
     // ------------------------------------------------------------------------------------------------ start ---
 
     @Override
     protected ServerEndpoint startSandbox(Instant deadline) {
-        synchronized (state) {
-            DockerClient client = dockerClient();
-            ping(client);
-            if (config.attachToExisting()) {
-                return attach(client, deadline);
-            }
-            ImagePreparer preparer = new ImagePreparer(client,
-                    message -> setStatus(RuntimeStatus.BUILDING_RUNTIME, message));
-            SandboxImage image = preparer.prepare(docker.image(), docker.pullPolicy(), deadline);
-            python3 = image.python3();
-            setStatus(RuntimeStatus.STARTING_RUNTIME, "Creating container " + containerName + " from " + image.name());
-            createAndStart(client, image, deadline);
-            return new ServerEndpoint(URI.create("http://" + connectHost() + ":" + hostPorts.get(serverPort)),
-                    sessionApiKey);
+        DockerClient client = dockerClient();
+        ping(client);
+        if (config.attachToExisting()) {
+            return attach(client, deadline);
         }
+        ImagePreparer preparer = new ImagePreparer(client, message -> setStatus(RuntimeStatus.BUILDING_RUNTIME, message));
+        SandboxImage image = preparer.prepare(docker.image(), docker.pullPolicy(), deadline);
+        setStatus(RuntimeStatus.STARTING_RUNTIME, "Creating container " + containerName + " from " + image.name());
+        createAndStart(client, image, deadline);
+        return endpoint();
+    }
+
+    private ServerEndpoint endpoint() {
+        Container current = container;
+        return ServerEndpoint.of(URI.create("http://" + connectHost() + ":"
+                + current.hostPorts().get(current.serverPort())), sessionApiKey);
     }
 
     private DockerClient dockerClient() {
@@ -235,27 +233,22 @@ public final class DockerRuntime extends ActionServerRuntime {
     private void createAndStart(DockerClient client, SandboxImage image, Instant deadline) {
         boolean fixedPorts = docker.hostNetwork() || docker.pauseMode() == PauseMode.STOP;
         for (int attempt = 1; ; attempt++) {
-            if (fixedPorts) {
-                leases = PortAllocator.defaults().allocate(PortRange.EXECUTION_SERVER, PortRange.VSCODE,
-                        PortRange.APP_1, PortRange.APP_2);
-            }
+            List<PortLease> leases = fixedPorts ? leasePorts(PortRange.EXECUTION_SERVER, PortRange.VSCODE,
+                    PortRange.APP_1, PortRange.APP_2) : List.of();
             List<Integer> inside = docker.hostNetwork() ? leases.stream().map(PortLease::port).toList()
                     : CONTAINER_PORTS;
-            insidePorts = inside;
-            serverPort = inside.get(0);
             Map<Integer, Integer> fixedHostPorts = new LinkedHashMap<>();
-            if (fixedPorts) {
-                for (int i = 0; i < inside.size(); i++) {
-                    fixedHostPorts.put(inside.get(i), leases.get(i).port());
-                }
+            for (int i = 0; i < leases.size(); i++) {
+                fixedHostPorts.put(inside.get(i), leases.get(i).port());
             }
             ContainerSpec spec = new ContainerSpec(config, docker, image, containerName, sessionApiKey, inside,
                     fixedHostPorts);
             spec.ensureNamedVolumes(client);
             CreateContainerCmd create = spec.apply(client.createContainerCmd(image.name()));
             docker.createCustomizer().ifPresent(customizer -> customizer.accept(create));
+            String id;
             try {
-                containerId = create.exec().getId();
+                id = create.exec().getId();
             } catch (ConflictException e) {
                 throw new RuntimeStartupException("A container named " + containerName + " already exists, so session "
                         + config.sessionId() + " is in use. Attach to it with attachToExisting(true), choose another "
@@ -264,9 +257,9 @@ public final class DockerRuntime extends ActionServerRuntime {
                 throw new RuntimeStartupException("Creating container " + containerName + " failed: "
                         + e.getMessage(), e);
             }
-            createdHere = true;
-            createdAt = Instant.now();
-            log.info("sandbox {}: created container {} ({}) from {}", id(), containerName, shortId(), image.name());
+            container = new Container(id, true, Instant.now(), inside, Map.of(), image.python3());
+            log.info("sandbox {}: created container {} ({}) from {}", id(), containerName, container.shortId(),
+                    image.name());
             connectNetworks(client);
             try {
                 startWithOutput(client, deadline);
@@ -281,7 +274,7 @@ public final class DockerRuntime extends ActionServerRuntime {
                 }
                 log.info("sandbox {}: host port taken at start ({}), retrying with other ports", id(), e.getMessage());
                 removeContainer(client);
-                releaseLeases();
+                releasePorts();
             }
         }
     }
@@ -294,7 +287,7 @@ public final class DockerRuntime extends ActionServerRuntime {
     private void connectNetworks(DockerClient client) {
         for (String network : docker.networks()) {
             try {
-                client.connectToNetworkCmd().withContainerId(containerId).withNetworkId(network).exec();
+                client.connectToNetworkCmd().withContainerId(container.id()).withNetworkId(network).exec();
             } catch (NotFoundException e) {
                 throw new RuntimeStartupException("Network '" + network + "' does not exist on the Docker daemon. "
                         + "Create it with 'docker network create " + network + "' or remove it from networks.", e);
@@ -304,26 +297,17 @@ public final class DockerRuntime extends ActionServerRuntime {
 
     /** Attaches to the container's output (before starting it, so nothing is missed), then starts it. */
     private void startWithOutput(DockerClient client, Instant deadline) {
-        ContainerOutput previous = output;
-        if (previous != null) {
-            previous.close();
-        }
-        ContainerOutput fresh = new ContainerOutput(SandboxImage.READY_LINE_PREFIX, forwardLogger(),
-                "agent-runtime-docker-logs-" + config.sessionId());
-        output = fresh;
-        expectReadyLine = true;
-        client.attachContainerCmd(containerId).withStdOut(true).withStdErr(true).withFollowStream(true)
-                .withLogs(true).exec(fresh);
+        ContainerOutput fresh = follow(client, true);
         for (int attempt = 1; ; attempt++) {
             try {
-                client.startContainerCmd(containerId).exec();
-                started = true;
+                client.startContainerCmd(container.id()).exec();
                 return;
             } catch (DockerException e) {
                 // With daemon-assigned ports a clash means an unrelated program took the port the daemon picked:
                 // starting again makes the daemon pick another.
                 boolean dynamic = !docker.hostNetwork() && docker.pauseMode() != PauseMode.STOP;
                 if (!dynamic || !portClash(e) || attempt >= START_ATTEMPTS || Instant.now().isAfter(deadline)) {
+                    fresh.close();
                     throw e;
                 }
                 log.info("sandbox {}: host port taken at start ({}), starting again", id(), e.getMessage());
@@ -331,21 +315,42 @@ public final class DockerRuntime extends ActionServerRuntime {
         }
     }
 
-    private org.slf4j.Logger forwardLogger() {
-        return docker.forwardLogs() ? LoggerFactory.getLogger("dev.agentruntime.docker.sandbox." + config.sessionId())
-                : null;
+    /**
+     * Streams the container's output into a new startup log: from an attach before a start ({@code fromStart}, the
+     * ready line is then awaited), or by following the log of a running container.
+     */
+    private ContainerOutput follow(DockerClient client, boolean fromStart) {
+        ContainerOutput previous = output;
+        if (previous != null) {
+            previous.close();
+        }
+        org.slf4j.Logger forward = docker.forwardLogs()
+                ? LoggerFactory.getLogger("dev.agentruntime.docker.sandbox." + config.sessionId()) : null;
+        StartupLog startupLog = useStartupLog(new StartupLog(forward == null ? null : line -> forward.debug("{}", line)));
+        ContainerOutput fresh = new ContainerOutput(startupLog, "agent-runtime-docker-logs-" + config.sessionId(),
+                fromStart);
+        output = fresh;
+        if (fromStart) {
+            client.attachContainerCmd(container.id()).withStdOut(true).withStdErr(true).withFollowStream(true)
+                    .withLogs(true).exec(fresh);
+        } else {
+            client.logContainerCmd(container.id()).withStdOut(true).withStdErr(true).withFollowStream(true)
+                    .withTail(0).exec(fresh);
+        }
+        return fresh;
     }
 
     private void readPorts(DockerClient client) {
+        Container current = container;
         if (docker.hostNetwork()) {
             Map<Integer, Integer> same = new LinkedHashMap<>();
-            insidePorts.forEach(p -> same.put(p, p));
-            hostPorts = Collections.unmodifiableMap(same);
+            current.insidePorts().forEach(p -> same.put(p, p));
+            container = current.withHostPorts(same);
             return;
         }
         InspectContainerResponse info;
         try {
-            info = client.inspectContainerCmd(containerId).exec();
+            info = client.inspectContainerCmd(current.id()).exec();
         } catch (NotFoundException e) {
             throw new RuntimeStartupException("Container " + containerName + " disappeared right after it started"
                     + " (it exited and was auto-removed). " + describeFailure(), e);
@@ -354,19 +359,20 @@ public final class DockerRuntime extends ActionServerRuntime {
                 || info.getNetworkSettings().getPorts() == null ? Map.of()
                 : info.getNetworkSettings().getPorts().getBindings();
         Map<Integer, Integer> ports = new LinkedHashMap<>();
-        for (int inside : insidePorts) {
+        for (int inside : current.insidePorts()) {
             Ports.Binding[] bound = bindings.get(ExposedPort.tcp(inside));
             if (bound != null && bound.length > 0 && bound[0].getHostPortSpec() != null
                     && !bound[0].getHostPortSpec().isEmpty()) {
                 ports.put(inside, Integer.parseInt(bound[0].getHostPortSpec()));
             }
         }
-        if (!ports.containsKey(serverPort)) {
-            throw new RuntimeStartupException("Container " + containerName + " runs but its server port " + serverPort
-                    + " was not published (state " + info.getState().getStatus() + "). " + describeFailure());
+        if (!ports.containsKey(current.serverPort())) {
+            throw new RuntimeStartupException("Container " + containerName + " runs but its server port "
+                    + current.serverPort() + " was not published (state " + info.getState().getStatus() + "). "
+                    + describeFailure());
         }
-        hostPorts = Collections.unmodifiableMap(ports);
-        log.info("sandbox {}: container {} publishes {} on {}", id(), containerName, hostPorts, docker.bindAddress());
+        container = current.withHostPorts(ports);
+        log.info("sandbox {}: container {} publishes {} on {}", id(), containerName, ports, docker.bindAddress());
     }
 
     /** Where the host reaches published ports: the daemon's host for a TCP daemon, else the binding address. */
@@ -400,15 +406,11 @@ public final class DockerRuntime extends ActionServerRuntime {
                     + "never created; connect without attachToExisting to create one.", e);
         }
         Map<String, String> labels = info.getConfig().getLabels() == null ? Map.of() : info.getConfig().getLabels();
-        if (!Labels.MANAGED_BY_VALUE.equals(labels.get(Labels.MANAGED_BY))
-                || !config.sessionId().equals(labels.get(Labels.SESSION_ID))) {
+        if (SessionLabels.parse(labels).filter(l -> l.sessionId().equals(config.sessionId())).isEmpty()) {
             throw new RuntimeNotFoundException("Container " + containerName + " exists but was not created by "
                     + "agent-runtime for session " + config.sessionId() + " (labels " + labels.keySet()
                     + "); refusing to attach to it.");
         }
-        containerId = info.getId();
-        createdHere = false;
-        python3 = "true".equals(labels.get(Labels.PYTHON3));
         Map<String, String> env = new LinkedHashMap<>();
         for (String entry : info.getConfig().getEnv() == null ? new String[0] : info.getConfig().getEnv()) {
             int eq = entry.indexOf('=');
@@ -416,18 +418,21 @@ public final class DockerRuntime extends ActionServerRuntime {
                 env.put(entry.substring(0, eq), entry.substring(eq + 1));
             }
         }
-        sessionApiKey = env.getOrDefault(ContainerSpec.ENV_SESSION_API_KEY, sessionApiKey);
-        serverPort = Integer.parseInt(env.getOrDefault(ContainerSpec.ENV_SERVER_PORT,
-                Integer.toString(SandboxImage.SERVER_PORT)));
+        List<Integer> inside = new ArrayList<>();
+        for (String name : List.of(ServerLaunch.ENV_SERVER_PORT, ServerLaunch.ENV_VSCODE_PORT,
+                ServerLaunch.ENV_APP_PORT_1, ServerLaunch.ENV_APP_PORT_2)) {
+            inside.add(Integer.parseInt(env.getOrDefault(name, "0")));
+        }
+        container = new Container(info.getId(), false, Instant.now(), List.copyOf(inside), Map.of(),
+                "true".equals(labels.get(Labels.PYTHON3)));
         String status = info.getState().getStatus();
-        log.info("sandbox {}: attaching to container {} ({}), state {}", id(), containerName, shortId(), status);
+        log.info("sandbox {}: attaching to container {} ({}), state {}", id(), containerName, container.shortId(),
+                status);
         if (Boolean.TRUE.equals(info.getState().getPaused())) {
-            client.unpauseContainerCmd(containerId).exec();
-            started = true;
+            client.unpauseContainerCmd(container.id()).exec();
         } else if (Boolean.TRUE.equals(info.getState().getRunning())) {
-            started = true;
             if (docker.forwardLogs()) {
-                followLogs(client);
+                follow(client, false);
             }
         } else {
             setStatus(RuntimeStatus.STARTING_RUNTIME, "Starting stopped container " + containerName);
@@ -438,89 +443,62 @@ public final class DockerRuntime extends ActionServerRuntime {
                         + e.getMessage() + ". " + describeFailure(), e);
             }
         }
-        List<Integer> inside = new ArrayList<>();
-        for (String name : List.of(ContainerSpec.ENV_SERVER_PORT, ContainerSpec.ENV_VSCODE_PORT,
-                ContainerSpec.ENV_APP_PORT_1, ContainerSpec.ENV_APP_PORT_2)) {
-            inside.add(Integer.parseInt(env.getOrDefault(name, "0")));
-        }
-        insidePorts = List.copyOf(inside);
         if (env.containsKey(ContainerSpec.ENV_HOST_NETWORK)) {
             Map<Integer, Integer> same = new LinkedHashMap<>();
             inside.forEach(p -> same.put(p, p));
-            hostPorts = Collections.unmodifiableMap(same);
+            container = container.withHostPorts(same);
         } else {
             readPorts(client);
         }
-        return new ServerEndpoint(URI.create("http://" + connectHost() + ":" + hostPorts.get(serverPort)),
-                sessionApiKey);
-    }
-
-    private void followLogs(DockerClient client) {
-        ContainerOutput fresh = new ContainerOutput(SandboxImage.READY_LINE_PREFIX, forwardLogger(),
-                "agent-runtime-docker-logs-" + config.sessionId());
-        output = fresh;
-        expectReadyLine = false;
-        client.logContainerCmd(containerId).withStdOut(true).withStdErr(true).withFollowStream(true).withTail(0)
-                .exec(fresh);
+        Secret key = Optional.ofNullable(env.get(ServerLaunch.ENV_SESSION_API_KEY)).filter(k -> !k.isEmpty())
+                .map(Secret::of).orElse(sessionApiKey);
+        Container current = container;
+        return ServerEndpoint.of(URI.create("http://" + connectHost() + ":"
+                + current.hostPorts().get(current.serverPort())), key);
     }
 
     // ------------------------------------------------------------------------------------------------ ready ---
 
+    /** The ready line when the container was started here (an event), then {@code /alive} through the proxy. */
     @Override
     protected void awaitReady(ActionServerClient client, Instant deadline) {
         ContainerOutput current = output;
-        if (current != null && expectReadyLine) {
-            awaitReadyLine(current, deadline);
+        if (current != null && current.fromStart()) {
+            awaitReadyLine(deadline);
         }
         client.awaitAlive(deadline, this::sandboxRunning, this::describeFailure);
-        if (current != null && !docker.forwardLogs()) {
-            current.close(); // only needed for the ready line and startup diagnostics
-            expectReadyLine = false;
-        }
-        startHeartbeat(client);
     }
 
-    private void awaitReadyLine(ContainerOutput current, Instant deadline) {
-        CompletableFuture<Object> first = CompletableFuture.anyOf(current.ready(), current.ended(), current.fatal());
-        try {
-            first.get(Math.max(0, Duration.between(Instant.now(), deadline).toMillis()), TimeUnit.MILLISECONDS);
-            if (!current.ready().isDone() && current.fatal().isDone()) {
-                // the uncaught exception's stack trace follows its first line: let it arrive for the message
-                current.ended().get(500, TimeUnit.MILLISECONDS);
-            }
-        } catch (TimeoutException e) {
-            if (current.fatal().isDone()) {
-                throw new RuntimeStartupException("Sandbox " + id() + ": the server in container " + containerName
-                        + " failed before it was ready. " + describeFailure());
-            }
-            throw new RuntimeTimeoutException("Sandbox " + id() + ": the server in container " + containerName
-                    + " did not report ready before the startup deadline. " + describeFailure());
-        } catch (ExecutionException e) {
-            throw new RuntimeStartupException("Sandbox " + id() + ": reading the output of container "
-                    + containerName + " failed: " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RuntimeStartupException("Interrupted while waiting for container " + containerName, e);
+    /** The output stream was only needed for the ready line and startup diagnostics, unless logs are forwarded. */
+    @Override
+    protected void onReady(ActionServerClient client) {
+        ContainerOutput current = output;
+        if (current != null && !docker.forwardLogs()) {
+            output = null;
+            current.close();
         }
-        if (!current.ready().isDone()) {
-            throw new RuntimeStartupException("Sandbox " + id() + ": container " + containerName
-                    + (current.fatal().isDone() ? " failed before its server was ready. "
-                    : " stopped before its server was ready. ") + describeFailure());
-        }
+    }
+
+    @Override
+    protected Duration heartbeatInterval() {
+        Duration idle = docker.idleTimeout();
+        return idle.isZero() ? Duration.ZERO : Duration.ofMillis(Math.max(500, Math.min(60_000, idle.toMillis() / 3)));
     }
 
     @Override
     protected boolean sandboxRunning() {
         ContainerOutput current = output;
-        if (current != null && expectReadyLine && current.ended().isDone() && !current.ready().isDone()) {
+        if (current != null && current.fromStart() && current.log().ended().isDone()
+                && !current.log().ready().isDone()) {
             return false;
         }
-        String id = containerId;
-        if (id == null || handle == null) {
+        Container known = container;
+        DockerClients.Handle h = handle;
+        if (known == null || h == null) {
             return true;
         }
         try {
-            InspectContainerResponse.ContainerState s = handle.client().inspectContainerCmd(id).exec().getState();
+            InspectContainerResponse.ContainerState s = h.client().inspectContainerCmd(known.id()).exec().getState();
             return Boolean.TRUE.equals(s.getRunning());
         } catch (NotFoundException e) {
             return false;
@@ -530,18 +508,18 @@ public final class DockerRuntime extends ActionServerRuntime {
     }
 
     @Override
-    protected String describeFailure() {
-        String id = containerId;
-        if (id == null) {
+    protected String failureContext() {
+        Container known = container;
+        if (known == null) {
             return "";
         }
         StringBuilder text = new StringBuilder("Container ").append(containerName).append(" (")
-                .append(shortId()).append(")");
+                .append(known.shortId()).append(")");
         DockerClients.Handle current = handle;
-        List<String> lines = output == null ? List.of() : output.lastLines();
         if (current != null) {
             try {
-                InspectContainerResponse.ContainerState s = current.client().inspectContainerCmd(id).exec().getState();
+                InspectContainerResponse.ContainerState s = current.client().inspectContainerCmd(known.id()).exec()
+                        .getState();
                 text.append(" is ").append(s.getStatus());
                 if (!Boolean.TRUE.equals(s.getRunning())) {
                     text.append(", exit code ").append(s.getExitCodeLong());
@@ -552,35 +530,27 @@ public final class DockerRuntime extends ActionServerRuntime {
                         text.append(", error: ").append(s.getError());
                     }
                 }
-                if (lines.isEmpty()) {
-                    lines = tailLogs(current.client(), id);
-                }
+                startupLog().filter(l -> l.lastLines().isEmpty())
+                        .ifPresent(empty -> tailLogs(current.client(), known.id()).forEach(empty::line));
             } catch (NotFoundException e) {
                 text.append(" is gone (auto-removed after it exited");
-                exitCodeFromEvents(current.client(), id).ifPresent(code -> text.append(", exit code ").append(code));
+                exitCodeFromEvents(current.client(), known).ifPresent(code -> text.append(", exit code ").append(code));
                 text.append(')');
             } catch (RuntimeException e) {
                 text.append(" could not be inspected: ").append(e.getMessage());
             }
         }
-        text.append('.');
-        if (lines.isEmpty()) {
-            text.append(" It printed nothing.");
-        } else {
-            text.append(" Last output lines:\n  ").append(String.join("\n  ", lines));
-        }
-        return text.toString();
+        return text.append('.').toString();
     }
 
     private static List<String> tailLogs(DockerClient client, String id) {
         List<String> lines = Collections.synchronizedList(new ArrayList<>());
         try {
-            client.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(40)
-                    .exec(new ResultCallback.Adapter<com.github.dockerjava.api.model.Frame>() {
+            client.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(StartupLog.KEPT_LINES)
+                    .exec(new ResultCallback.Adapter<Frame>() {
                         @Override
-                        public void onNext(com.github.dockerjava.api.model.Frame frame) {
-                            for (String line : new String(frame.getPayload(), java.nio.charset.StandardCharsets.UTF_8)
-                                    .split("\n")) {
+                        public void onNext(Frame frame) {
+                            for (String line : new String(frame.getPayload(), StandardCharsets.UTF_8).split("\n")) {
                                 lines.add(line.stripTrailing());
                             }
                         }
@@ -593,11 +563,11 @@ public final class DockerRuntime extends ActionServerRuntime {
         return lines;
     }
 
-    private Optional<String> exitCodeFromEvents(DockerClient client, String id) {
-        Instant since = createdAt == null ? Instant.now().minusSeconds(600) : createdAt.minusSeconds(1);
+    private Optional<String> exitCodeFromEvents(DockerClient client, Container known) {
+        Instant since = known.createdAt().minusSeconds(1);
         List<String> codes = Collections.synchronizedList(new ArrayList<>());
         try {
-            client.eventsCmd().withContainerFilter(id).withEventFilter("die")
+            client.eventsCmd().withContainerFilter(known.id()).withEventFilter("die")
                     .withSince(Long.toString(since.getEpochSecond()))
                     .withUntil(Long.toString(Instant.now().getEpochSecond() + 1))
                     .exec(new ResultCallback.Adapter<Event>() {
@@ -619,52 +589,6 @@ public final class DockerRuntime extends ActionServerRuntime {
         return codes.isEmpty() ? Optional.empty() : Optional.of(codes.get(codes.size() - 1));
     }
 
-    // ------------------------------------------------------------------------------------------- heartbeat ---
-
-    private void startHeartbeat(ActionServerClient client) {
-        Duration idle = docker.idleTimeout();
-        if (idle.isZero()) {
-            return;
-        }
-        synchronized (state) {
-            heartbeatClient = client;
-            if (heartbeat != null) {
-                return;
-            }
-            long period = Math.max(500, Math.min(60_000, idle.toMillis() / 3));
-            String name = "agent-runtime-docker-heartbeat-" + config.sessionId();
-            heartbeat = Executors.newSingleThreadScheduledExecutor(task -> {
-                Thread thread = new Thread(task, name);
-                thread.setDaemon(true);
-                return thread;
-            });
-            heartbeat.scheduleWithFixedDelay(this::beat, period, period, TimeUnit.MILLISECONDS);
-        }
-    }
-
-    private void beat() {
-        ActionServerClient client = heartbeatClient;
-        if (client == null || paused || isClosed()) {
-            return;
-        }
-        try {
-            if (!client.isAlive()) {
-                log.debug("sandbox {}: heartbeat got no answer", id());
-            }
-        } catch (RuntimeException e) {
-            log.debug("sandbox {}: heartbeat failed: {}", id(), e.toString());
-        }
-    }
-
-    private void stopHeartbeat() {
-        ScheduledExecutorService current = heartbeat;
-        heartbeat = null;
-        heartbeatClient = null;
-        if (current != null) {
-            current.shutdownNow();
-        }
-    }
-
     // -------------------------------------------------------------------------------------- pause / resume ---
 
     /**
@@ -672,122 +596,83 @@ public final class DockerRuntime extends ActionServerRuntime {
      * Keep pauses in FREEZE mode shorter than the idle timeout: the server counts frozen time as idle time.
      */
     @Override
-    public void pause() {
-        synchronized (state) {
-            String id = requireRunningContainer("pause");
-            if (paused) {
-                return;
+    protected void pauseSandbox() {
+        Container known = container;
+        try {
+            if (docker.pauseMode() == PauseMode.FREEZE) {
+                handle.client().pauseContainerCmd(known.id()).exec();
+            } else {
+                handle.client().stopContainerCmd(known.id()).withTimeout(10).exec();
             }
-            try {
-                if (docker.pauseMode() == PauseMode.FREEZE) {
-                    handle.client().pauseContainerCmd(id).exec();
-                } else {
-                    handle.client().stopContainerCmd(id).withTimeout(10).exec();
-                }
-            } catch (DockerException e) {
-                throw new BackendException("Pausing container " + containerName + " (" + docker.pauseMode()
-                        + ") failed: " + e.getMessage(), e);
-            }
-            paused = true;
-            setStatus(RuntimeStatus.PAUSED, "Sandbox " + id() + " paused (" + docker.pauseMode() + ")");
+        } catch (NotFoundException e) {
+            throw new RuntimeDisconnectedException("Sandbox " + id() + ": container " + containerName
+                    + " no longer exists, so it cannot pause.", e);
+        } catch (DockerException e) {
+            throw new BackendException("Pausing container " + containerName + " (" + docker.pauseMode()
+                    + ") failed: " + e.getMessage(), e);
         }
     }
 
-    /** Thaws or restarts the container and waits until its server answers again. */
+    /** Thaws or restarts the container; the base class then waits until its server answers again. */
     @Override
-    public void resume() {
-        synchronized (state) {
-            String id = requireRunningContainer("resume");
-            if (!paused) {
-                return;
+    protected Optional<ServerEndpoint> resumeSandbox(Instant deadline) {
+        Container known = container;
+        DockerClient client = handle.client();
+        try {
+            if (docker.pauseMode() == PauseMode.FREEZE) {
+                client.unpauseContainerCmd(known.id()).exec();
+            } else {
+                startWithOutput(client, deadline); // fixed ports: the endpoint stays where it was
             }
-            Instant deadline = Instant.now().plus(config.startupTimeout());
-            DockerClient client = handle.client();
-            try {
-                if (docker.pauseMode() == PauseMode.FREEZE) {
-                    client.unpauseContainerCmd(id).exec();
-                } else {
-                    startWithOutput(client, deadline);
-                    ContainerOutput current = output;
-                    awaitReadyLine(current, deadline);
-                    if (!docker.forwardLogs()) {
-                        current.close();
-                        expectReadyLine = false;
-                    }
-                }
-            } catch (NotFoundException e) {
-                throw new RuntimeDisconnectedException("Sandbox " + id() + ": container " + containerName
-                        + " no longer exists, so it cannot resume.", e);
-            } catch (DockerException e) {
-                throw new BackendException("Resuming container " + containerName + " failed: " + e.getMessage()
-                        + ". " + describeFailure(), e);
-            }
-            paused = false;
-            try {
-                client().awaitAlive(deadline, this::sandboxRunning, this::describeFailure);
-            } catch (AgentRuntimeException e) {
-                setStatus(RuntimeStatus.ERROR_RUNTIME_DISCONNECTED, e.getMessage());
-                throw new RuntimeDisconnectedException("Sandbox " + id() + " did not come back after resume"
-                        + (docker.pauseMode() == PauseMode.FREEZE ? " (a pause longer than the idle timeout "
-                        + docker.idleTimeout() + " ends the server)" : "") + ": " + e.getMessage(), e);
-            }
-            setStatus(RuntimeStatus.READY, "Sandbox " + id() + " resumed");
+        } catch (NotFoundException e) {
+            throw new RuntimeDisconnectedException("Sandbox " + id() + ": container " + containerName
+                    + " no longer exists, so it cannot resume.", e);
+        } catch (DockerException e) {
+            throw new BackendException("Resuming container " + containerName + " failed: " + e.getMessage()
+                    + (docker.pauseMode() == PauseMode.FREEZE ? " (a pause longer than the idle timeout "
+                    + docker.idleTimeout() + " ends the server)" : "") + ". " + describeFailure(), e);
         }
-    }
-
-    private String requireRunningContainer(String what) {
-        if (isClosed()) {
-            throw new IllegalStateException("Runtime " + id() + " is closed: cannot " + what);
-        }
-        String id = containerId;
-        if (id == null || !started || handle == null) {
-            throw new IllegalStateException("Runtime " + id() + " is not connected: call connect() before " + what);
-        }
-        return id;
+        return Optional.empty();
     }
 
     // ------------------------------------------------------------------------------------------------- stop ---
 
     @Override
     protected void stopSandbox() {
-        synchronized (state) {
-            stopHeartbeat();
-            ContainerOutput current = output;
-            output = null;
-            if (current != null) {
-                current.close();
+        ContainerOutput current = output;
+        output = null;
+        if (current != null) {
+            current.close();
+        }
+        DockerClients.Handle h = handle;
+        Container known = container;
+        try {
+            if (known != null && h != null) {
+                boolean failedStart = !isClosed();
+                if (failedStart ? known.createdHere() : !config.keepAlive()) {
+                    removeContainer(h.client());
+                } else if (config.keepAlive()) {
+                    log.info("sandbox {}: keep-alive: container {} left {}", id(), containerName,
+                            status() == RuntimeStatus.PAUSED ? "paused" : "running");
+                }
             }
-            DockerClients.Handle h = handle;
-            try {
-                if (containerId != null && h != null) {
-                    boolean failedStart = !isClosed();
-                    if (failedStart ? createdHere : !config.keepAlive()) {
-                        removeContainer(h.client());
-                    } else if (config.keepAlive()) {
-                        log.info("sandbox {}: keep-alive: container {} left {}", id(), containerName,
-                                paused ? "paused" : "running");
-                    }
-                }
-            } finally {
-                containerId = null;
-                started = false;
-                releaseLeases();
-                handle = null;
-                if (h != null) {
-                    h.close();
-                }
+        } finally {
+            container = null;
+            handle = null;
+            if (h != null) {
+                h.close();
             }
         }
     }
 
     private void removeContainer(DockerClient client) {
-        String id = containerId;
-        if (id == null) {
+        Container known = container;
+        if (known == null) {
             return;
         }
         try {
-            client.removeContainerCmd(id).withForce(true).withRemoveVolumes(false).exec();
-            log.info("sandbox {}: removed container {} ({})", id(), containerName, shortId());
+            client.removeContainerCmd(known.id()).withForce(true).withRemoveVolumes(false).exec();
+            log.info("sandbox {}: removed container {} ({})", id(), containerName, known.shortId());
         } catch (NotFoundException e) {
             log.debug("sandbox {}: container {} was already gone", id(), containerName);
         } catch (ConflictException e) {
@@ -797,19 +682,6 @@ public final class DockerRuntime extends ActionServerRuntime {
             log.warn("sandbox {}: removing container {} failed: {}. Remove it with DockerSandboxes.delete(\"{}\")",
                     id(), containerName, e.getMessage(), config.sessionId());
         }
-        containerId = null;
-    }
-
-    private void releaseLeases() {
-        for (PortLease lease : leases) {
-            lease.close();
-        }
-        leases = List.of();
-    }
-
-    private String shortId() {
-        String id = containerId;
-        return id == null ? "none" : id.substring(0, Math.min(12, id.length()));
     }
 
     @Override

@@ -2,17 +2,15 @@ package dev.agentruntime.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.CreateContainerCmd;
-import dev.agentruntime.BackendConfig;
 import dev.agentruntime.InvalidConfigException;
+import dev.agentruntime.spi.BackendConfig;
+import dev.agentruntime.spi.Options;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -208,116 +206,42 @@ public record DockerRuntimeConfig(
      * @throws InvalidConfigException naming an unknown key (listing the valid ones) or a malformed value
      */
     public static DockerRuntimeConfig fromOptions(Map<String, String> options) {
-        Set<String> unknown = new TreeSet<>(options.keySet());
-        unknown.removeAll(OPTION_KEYS);
-        if (!unknown.isEmpty()) {
-            throw new InvalidConfigException("Unknown option(s) " + unknown + " for runtime type 'docker'. Valid "
-                    + "options: " + new TreeSet<>(OPTION_KEYS));
-        }
+        return fromOptions(Options.of("docker", options, OPTION_KEYS));
+    }
+
+    /** The typed Docker settings of {@code config}: its backend config, or its options converted. */
+    public static DockerRuntimeConfig from(dev.agentruntime.RuntimeConfig config) {
+        return Options.typedConfig(config, DockerRuntimeConfig.class, OPTION_KEYS, DockerRuntimeConfig::fromOptions);
+    }
+
+    /** Like {@link #fromOptions(Map)}, from options already checked against {@link #OPTION_KEYS}. */
+    public static DockerRuntimeConfig fromOptions(Options o) {
         Builder b = builder();
-        options.forEach((key, raw) -> {
-            String value = raw == null ? "" : raw.trim();
-            try {
-                switch (key) {
-                    case "image" -> b.image(value);
-                    case "pull.policy" -> b.pullPolicy(PullPolicy.parse(value));
-                    case "docker.host" -> b.dockerHost(URI.create(value));
-                    case "tls.cert.path" -> b.tlsCertPath(Path.of(value));
-                    case "working.dir" -> b.workingDir(value);
-                    case "volumes" -> list(value).forEach(spec -> b.volume(DockerVolume.parse(spec)));
-                    case "workspace.mount" -> b.workspaceMount(Path.of(value));
-                    case "user" -> b.user(SandboxUser.parse(value));
-                    case "cpus" -> b.cpus(Double.parseDouble(value));
-                    case "memory" -> b.memoryBytes(parseBytes(value));
-                    case "pids.limit" -> b.pidsLimit(Long.parseLong(value));
-                    case "gpus" -> b.gpus(GpuRequest.parse(value));
-                    case "networks" -> b.networks(list(value));
-                    case "container.runtime" -> b.containerRuntime(value);
-                    case "init" -> b.init(parseBoolean(key, value));
-                    case "privileged" -> b.privileged(parseBoolean(key, value));
-                    case "forward.logs" -> b.forwardLogs(parseBoolean(key, value));
-                    case "bind.address" -> b.bindAddress(value);
-                    case "host.network" -> b.hostNetwork(parseBoolean(key, value));
-                    case "pause.mode" -> b.pauseMode(PauseMode.parse(value));
-                    case "idle.timeout" -> b.idleTimeout(parseDuration(value));
-                    case "name.prefix" -> b.namePrefix(value);
-                    default -> throw new IllegalStateException(key);
-                }
-            } catch (InvalidConfigException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw new InvalidConfigException("option " + key + " has an invalid value '" + raw + "': "
-                        + e.getMessage(), e);
-            }
-        });
+        o.string("image").ifPresent(b::image);
+        o.parsed("pull.policy", PullPolicy::parse, "never or if-missing").ifPresent(b::pullPolicy);
+        o.uri("docker.host").ifPresent(b::dockerHost);
+        o.path("tls.cert.path").ifPresent(b::tlsCertPath);
+        o.string("working.dir").ifPresent(b::workingDir);
+        o.list("volumes").forEach(spec -> b.volume(DockerVolume.parse(spec)));
+        o.path("workspace.mount").ifPresent(b::workspaceMount);
+        o.parsed("user", SandboxUser::parse, "name:uid").ifPresent(b::user);
+        o.decimal("cpus").ifPresent(b::cpus);
+        o.bytes("memory").ifPresent(b::memoryBytes);
+        o.parsed("pids.limit", Long::parseLong, "a whole number").ifPresent(b::pidsLimit);
+        o.parsed("gpus", GpuRequest::parse, "all or device ids like 0,1").ifPresent(b::gpus);
+        if (o.has("networks")) {
+            b.networks(o.list("networks"));
+        }
+        o.string("container.runtime").ifPresent(b::containerRuntime);
+        b.init(o.bool("init", true));
+        b.privileged(o.bool("privileged", false));
+        b.forwardLogs(o.bool("forward.logs", false));
+        o.string("bind.address").ifPresent(b::bindAddress);
+        b.hostNetwork(o.bool("host.network", false));
+        o.parsed("pause.mode", PauseMode::parse, "freeze or stop").ifPresent(b::pauseMode);
+        o.duration("idle.timeout").ifPresent(b::idleTimeout);
+        o.string("name.prefix").ifPresent(b::namePrefix);
         return b.build();
-    }
-
-    /** Parses {@code 512m}, {@code 2g}, {@code 1.5g}, {@code 64k}, {@code 1048576} (bytes); units are powers of 1024. */
-    static long parseBytes(String value) {
-        String v = value.trim().toLowerCase(Locale.ROOT);
-        if (v.endsWith("b")) {
-            v = v.substring(0, v.length() - 1);
-        }
-        long unit = 1;
-        if (!v.isEmpty()) {
-            switch (v.charAt(v.length() - 1)) {
-                case 'k' -> unit = 1L << 10;
-                case 'm' -> unit = 1L << 20;
-                case 'g' -> unit = 1L << 30;
-                case 't' -> unit = 1L << 40;
-                default -> unit = 1;
-            }
-        }
-        String number = unit == 1 ? v : v.substring(0, v.length() - 1);
-        try {
-            return Math.round(Double.parseDouble(number) * unit);
-        } catch (NumberFormatException e) {
-            throw new InvalidConfigException("memory must look like 512m, 2g or a number of bytes, was '" + value + "'");
-        }
-    }
-
-    /** Parses {@code 90s}, {@code 5m}, {@code 1h}, {@code 250ms}, ISO-8601 ({@code PT5M}) or plain seconds. */
-    static Duration parseDuration(String value) {
-        String v = value.trim().toLowerCase(Locale.ROOT);
-        try {
-            if (v.startsWith("pt") || v.startsWith("p")) {
-                return Duration.parse(value.trim().toUpperCase(Locale.ROOT));
-            }
-            if (v.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-            }
-            char last = v.isEmpty() ? ' ' : v.charAt(v.length() - 1);
-            String number = Character.isLetter(last) ? v.substring(0, v.length() - 1) : v;
-            double amount = Double.parseDouble(number);
-            double seconds = switch (last) {
-                case 'h' -> amount * 3600;
-                case 'm' -> amount * 60;
-                case 's' -> amount;
-                default -> {
-                    if (Character.isLetter(last)) {
-                        throw new NumberFormatException();
-                    }
-                    yield amount;
-                }
-            };
-            return Duration.ofMillis(Math.round(seconds * 1000));
-        } catch (NumberFormatException | DateTimeParseException e) {
-            throw new InvalidConfigException("idle.timeout must look like 90s, 5m, 1h, PT5M or a number of seconds, "
-                    + "was '" + value + "'");
-        }
-    }
-
-    private static boolean parseBoolean(String key, String value) {
-        return switch (value.toLowerCase(Locale.ROOT)) {
-            case "true", "1", "yes", "on" -> true;
-            case "false", "0", "no", "off" -> false;
-            default -> throw new InvalidConfigException("option " + key + " must be true or false, was '" + value + "'");
-        };
-    }
-
-    private static List<String> list(String value) {
-        return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 
     @Override
@@ -494,7 +418,7 @@ public record DockerRuntimeConfig(
 
         /** Memory limit as Docker writes it: {@code 512m}, {@code 2g}. */
         public Builder memory(String value) {
-            return memoryBytes(parseBytes(value));
+            return memoryBytes(Options.parseBytes("memory", value));
         }
 
         public Builder pidsLimit(long value) {

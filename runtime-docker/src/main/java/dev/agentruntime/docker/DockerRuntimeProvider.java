@@ -2,7 +2,8 @@ package dev.agentruntime.docker;
 
 import dev.agentruntime.Runtime;
 import dev.agentruntime.RuntimeConfig;
-import dev.agentruntime.RuntimeProvider;
+import dev.agentruntime.SandboxHousekeeping;
+import dev.agentruntime.spi.RuntimeProvider;
 
 /** Registers the Docker backend as runtime type {@value #TYPE} for {@link dev.agentruntime.RuntimeFactory}. */
 public final class DockerRuntimeProvider implements RuntimeProvider {
@@ -17,5 +18,11 @@ public final class DockerRuntimeProvider implements RuntimeProvider {
     @Override
     public Runtime create(RuntimeConfig config) {
         return new DockerRuntime(config);
+    }
+
+    /** {@link DockerSandboxes} on the daemon the config's Docker settings point at. */
+    @Override
+    public SandboxHousekeeping housekeeping(RuntimeConfig connection) {
+        return DockerSandboxes.connect(DockerRuntimeConfig.from(connection));
     }
 }

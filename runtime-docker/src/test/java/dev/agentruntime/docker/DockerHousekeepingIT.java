@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.github.dockerjava.api.model.DeviceRequest;
 import com.github.dockerjava.api.model.HostConfig;
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.SandboxInfo;
+import dev.agentruntime.Secret;
 import dev.agentruntime.docker.internal.ContainerSpec;
 import dev.agentruntime.docker.internal.Labels;
+import dev.agentruntime.spi.SandboxOwner;
 import dev.agentruntime.testkit.RequiresDocker;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -69,7 +72,7 @@ class DockerHousekeepingIT {
 
         String orphan = container("agent-runtime-" + session(), ownedBy(deadPid, deadStart, "orphan", false));
         Map<String, String> mine = ownedBy(ProcessHandle.current().pid(),
-                Labels.Owner.current().startedMillis(), "mine", false);
+                SandboxOwner.current().startedMillis(), "mine", false);
         String alive = container("agent-runtime-" + session(), mine);
         String keptAlive = container("agent-runtime-" + session(), ownedBy(deadPid, deadStart, "kept", true));
         Map<String, String> elsewhere = ownedBy(deadPid, deadStart, "elsewhere", false);
@@ -78,34 +81,40 @@ class DockerHousekeepingIT {
         Map<String, String> reused = ownedBy(ProcessHandle.current().pid(), 12345L, "pid-reused", false);
         String pidReused = container("agent-runtime-" + session(), reused);
 
-        List<String> reaped = DockerSandboxes.reap();
+        List<SandboxInfo> reaped;
+        try (DockerSandboxes sandboxes = DockerSandboxes.connect()) {
+            reaped = sandboxes.reap();
+        }
 
         assertThat(docker.inspect(orphan)).as("owner process gone").isEmpty();
         assertThat(docker.inspect(pidReused)).as("owner pid reused by another process").isEmpty();
         assertThat(docker.inspect(alive)).as("owner alive").isPresent();
         assertThat(docker.inspect(keptAlive)).as("keep-alive").isPresent();
         assertThat(docker.inspect(otherHost)).as("owned on another host").isPresent();
-        assertThat(reaped).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(reaped).extracting(SandboxInfo::sandboxId).contains(orphan, pidReused)
+                .doesNotContain(alive, keptAlive, otherHost);
     }
 
     @Test
     void deleteFindsTheSessionByLabelAndNeverByNameAlone() {
         String labelled = session();
         String id = container("agent-runtime-" + labelled, ownedBy(ProcessHandle.current().pid(),
-                Labels.Owner.current().startedMillis(), labelled, true));
+                SandboxOwner.current().startedMillis(), labelled, true));
         String impostor = session();
         String impostorId = container("agent-runtime-" + impostor, Map.of("some", "label"));
 
-        assertThat(DockerSandboxes.delete(impostor)).isFalse();
+        DockerSandboxes sandboxes = DockerSandboxes.connect();
+        assertThat(sandboxes.delete(impostor)).isFalse();
         assertThat(docker.inspect(impostorId)).as("same name pattern, not ours").isPresent();
 
-        assertThat(DockerSandboxes.list()).anySatisfy(info -> {
+        assertThat(sandboxes.list()).anySatisfy(info -> {
             assertThat(info.sessionId()).isEqualTo(labelled);
             assertThat(info.keepAlive()).isTrue();
             assertThat(info.ownerPid()).isEqualTo(ProcessHandle.current().pid());
         });
-        assertThat(DockerSandboxes.delete(labelled)).isTrue();
+        assertThat(sandboxes.delete(labelled)).isTrue();
         assertThat(docker.inspect(id)).isEmpty();
+        sandboxes.close();
     }
 
     @Test
@@ -115,7 +124,9 @@ class DockerHousekeepingIT {
         try {
             SandboxImage current = DockerSandboxes.prepareImage(DockerRuntimeConfig.builder().image(TestImages.DEBIAN)
                     .pullPolicy(PullPolicy.NEVER).build());
-            assertThat(DockerSandboxes.pruneImages()).contains(stale);
+            try (DockerSandboxes sandboxes = DockerSandboxes.connect()) {
+                assertThat(sandboxes.pruneImages()).contains(stale);
+            }
             assertThatThrownBy(() -> docker.client().inspectImageCmd(stale).exec())
                     .isInstanceOf(com.github.dockerjava.api.exception.NotFoundException.class);
             assertThat(docker.client().inspectImageCmd(current.name()).exec().getId()).isNotBlank();
@@ -153,7 +164,7 @@ class DockerHousekeepingIT {
         String session = session();
         RuntimeConfig runtime = RuntimeConfig.builder().type("docker").sessionId(session).backendConfig(config)
                 .startupTimeout(Duration.ofMinutes(1)).build();
-        ContainerSpec spec = new ContainerSpec(runtime, config, image, "agent-runtime-" + session, "key",
+        ContainerSpec spec = new ContainerSpec(runtime, config, image, "agent-runtime-" + session, Secret.of("key"),
                 List.of(60000, 60001, 60002, 60003), Map.of());
         String id = spec.apply(docker.client().createContainerCmd(image.name())).exec().getId();
         created.add(id);

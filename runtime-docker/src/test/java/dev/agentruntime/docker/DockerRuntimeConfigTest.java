@@ -90,20 +90,6 @@ class DockerRuntimeConfigTest {
     }
 
     @Test
-    void sizesAndDurationsParseLikeDockerWritesThem() {
-        assertThat(DockerRuntimeConfig.parseBytes("512m")).isEqualTo(512L << 20);
-        assertThat(DockerRuntimeConfig.parseBytes("1.5g")).isEqualTo(3L << 29);
-        assertThat(DockerRuntimeConfig.parseBytes("64kb")).isEqualTo(64L << 10);
-        assertThat(DockerRuntimeConfig.parseBytes("1048576")).isEqualTo(1L << 20);
-        assertThat(DockerRuntimeConfig.parseDuration("5m")).isEqualTo(Duration.ofMinutes(5));
-        assertThat(DockerRuntimeConfig.parseDuration("1h")).isEqualTo(Duration.ofHours(1));
-        assertThat(DockerRuntimeConfig.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
-        assertThat(DockerRuntimeConfig.parseDuration("PT30S")).isEqualTo(Duration.ofSeconds(30));
-        assertThat(DockerRuntimeConfig.parseDuration("45")).isEqualTo(Duration.ofSeconds(45));
-        assertThat(DockerRuntimeConfig.parseDuration("0")).isEqualTo(Duration.ZERO);
-    }
-
-    @Test
     void contradictionsAndUnsafeValuesAreRefused() {
         assertThatThrownBy(() -> DockerRuntimeConfig.builder().hostNetwork(true).network("db").build())
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("hostNetwork cannot be combined");

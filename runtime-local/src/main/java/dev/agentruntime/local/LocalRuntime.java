@@ -1,41 +1,39 @@
 package dev.agentruntime.local;
 
+import dev.agentruntime.BackendException;
 import dev.agentruntime.Capability;
-import dev.agentruntime.PortAllocator;
-import dev.agentruntime.PortLease;
-import dev.agentruntime.PortRange;
+import dev.agentruntime.InvalidConfigException;
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.RuntimeDisconnectedException;
+import dev.agentruntime.RuntimeNotFoundException;
 import dev.agentruntime.RuntimeStartupException;
-import dev.agentruntime.RuntimeTimeoutException;
+import dev.agentruntime.RuntimeStatus;
+import dev.agentruntime.internal.FileTrees;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
 import dev.agentruntime.spi.ActionServerClient;
 import dev.agentruntime.spi.ActionServerRuntime;
-import java.io.BufferedReader;
+import dev.agentruntime.spi.PortLease;
+import dev.agentruntime.spi.PortRange;
+import dev.agentruntime.spi.ServerEndpoint;
+import dev.agentruntime.spi.ServerLaunch;
+import dev.agentruntime.spi.StartupLog;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.Deque;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,20 +44,28 @@ import org.slf4j.LoggerFactory;
  * <p>The child never outlives this JVM: it reads its stdin until end of file, and the kernel closes that pipe when
  * this JVM dies, even by {@code kill -9}; the server then kills its shell's process tree and exits.
  * {@link #close()} does the same at once and removes a temporary workspace.
+ *
+ * <p>With {@link RuntimeConfig#keepAlive()} the server outlives this runtime and this JVM instead, until its idle
+ * timeout ({@link LocalRuntimeConfig#idleTimeout()}); another runtime attaches to it by session id
+ * ({@link RuntimeConfig#attachToExisting()}, with the same session key). {@link #pause()} stops the server and
+ * everything it started ({@code SIGSTOP}) and {@link #resume()} continues them: processes and memory are kept.
  */
 public final class LocalRuntime extends ActionServerRuntime {
 
     private static final Logger log = LoggerFactory.getLogger(LocalRuntime.class);
-    private static final int LOG_LINES_KEPT = 40;
+    /** Variables kept from this process's environment when {@code inherit.environment} is off. */
+    private static final List<String> MINIMAL_ENVIRONMENT = List.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR",
+            "SHELL");
 
     private final LocalRuntimeConfig local;
-    private final Deque<String> lastLogLines = new ArrayDeque<>();
-    private final CompletableFuture<Integer> readyPort = new CompletableFuture<>();
-    private final List<PortLease> leases = new ArrayList<>();
-    private Process process;
-    private Path workspace;
+    // guarded by the base class's lifecycle lock (every hook runs under it); volatile for readers outside it
+    /** The server started here, or null when attached to another's. */
+    private volatile Process process;
+    /** The server process, started here or attached to. */
+    private volatile ProcessHandle server;
+    private volatile Path workspace;
     private boolean temporaryWorkspace;
-    private Map<String, Integer> webHosts = Map.of();
+    private volatile Map<String, Integer> webHosts = Map.of();
 
     public LocalRuntime(RuntimeConfig config, LocalRuntimeConfig local) {
         super(config);
@@ -69,16 +75,17 @@ public final class LocalRuntime extends ActionServerRuntime {
     @Override
     public Set<Capability> capabilities() {
         EnumSet<Capability> set = serverCapabilities();
-        set.add(Capability.WEB_HOSTS);
+        set.addAll(EnumSet.of(Capability.WEB_HOSTS, Capability.PAUSE_RESUME, Capability.ATTACH));
         return set;
     }
 
     /** The workspace the shell starts in (the configured one, or the temporary one made for this runtime). */
     public Path workspace() {
-        if (workspace == null) {
+        Path current = workspace;
+        if (current == null) {
             throw new IllegalStateException("Runtime " + id() + " is not connected");
         }
-        return workspace;
+        return current;
     }
 
     @Override
@@ -87,156 +94,179 @@ public final class LocalRuntime extends ActionServerRuntime {
     }
 
     @Override
-    protected synchronized ServerEndpoint startSandbox(Instant deadline) {
-        try {
-            if (config.workspace().isPresent()) {
-                workspace = config.workspace().get().toAbsolutePath().normalize();
-                Files.createDirectories(workspace);
-            } else {
+    protected ServerEndpoint startSandbox(Instant deadline) {
+        if (config.attachToExisting()) {
+            return attach();
+        }
+        if (config.workspace().isPresent()) {
+            workspace = config.workspace().get().toAbsolutePath().normalize(); // the server creates it when missing
+        } else {
+            try {
                 workspace = Files.createTempDirectory("agent-runtime-" + id() + "-");
                 temporaryWorkspace = true;
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot create a temporary workspace for local sandbox " + id(), e);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot create the workspace for local sandbox " + id(), e);
         }
-        List<PortLease> ports = PortAllocator.defaults().allocate(PortRange.EXECUTION_SERVER, PortRange.APP_1,
-                PortRange.APP_2);
-        leases.addAll(ports);
+        List<PortLease> ports = leasePorts(PortRange.EXECUTION_SERVER, PortRange.APP_1, PortRange.APP_2);
         int serverPort = ports.get(0).port();
         Map<String, Integer> hosts = new LinkedHashMap<>();
-        hosts.put("http://localhost:" + ports.get(1).port(), ports.get(1).port());
-        hosts.put("http://localhost:" + ports.get(2).port(), ports.get(2).port());
+        for (PortLease app : ports.subList(1, 3)) {
+            hosts.put("http://localhost:" + app.port(), app.port());
+        }
         webHosts = Map.copyOf(hosts);
 
-        String key = config.sessionApiKeyOr(RuntimeConfig::randomKey);
-        List<String> command = new ArrayList<>();
-        Path java = javaExecutable();
+        Path java = local.javaExecutable().orElseGet(() -> Path.of(System.getProperty("java.home"), "bin", "java"));
         Path jar = local.serverJar().orElseGet(ServerJar::locate);
-        List<String> jvmOptions = local.jvmOptions().orElse(ServerJar.LEAN_JVM_OPTIONS);
-        command.add(java.toString());
-        command.addAll(jvmOptions);
-        if (local.classDataSharing()) {
-            command.addAll(ServerClassData.of(java, jar, jvmOptions).jvmOptions());
-        }
-        command.addAll(List.of("-jar", jar.toString(),
-                Integer.toString(serverPort), "--working-dir", workspace.toString(), "--bind", "127.0.0.1"));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(workspace.toFile()).redirectErrorStream(true);
+        List<String> jvmOptions = local.jvmOptions().orElse(ServerLaunch.JVM_FLAGS);
+        ServerLaunch launch = ServerLaunch.forSession(config)
+                .java(java.toString()).jar(jar.toString()).port(serverPort).workingDir(workspace.toString())
+                .bindAddress("127.0.0.1").exitOnStdinEof(!config.keepAlive()).sourceBashrc(local.sourceBashrc())
+                .idleTimeout(config.keepAlive() ? local.idleTimeout() : Duration.ZERO)
+                .jvmOptions(jvmOptions)
+                .classDataOptions(local.classDataSharing() ? ServerClassData.of(java, jar, jvmOptions).jvmOptions()
+                        : List.of())
+                .appPorts(ports.get(1).port(), ports.get(2).port())
+                .build();
+        ProcessBuilder builder = new ProcessBuilder(launch.command()).directory(startDirectory())
+                .redirectErrorStream(true);
         Map<String, String> env = builder.environment();
         if (!local.inheritEnvironment()) {
             Map<String, String> keep = new HashMap<>();
-            for (String name : List.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "SHELL")) {
-                if (env.containsKey(name)) {
-                    keep.put(name, env.get(name));
-                }
-            }
+            MINIMAL_ENVIRONMENT.stream().filter(env::containsKey).forEach(name -> keep.put(name, env.get(name)));
             env.clear();
             env.putAll(keep);
         }
-        env.putAll(config.environment());
-        env.put("SESSION_API_KEY", key);
-        env.put("NO_CHANGE_TIMEOUT_SECONDS", Double.toString(config.noChangeTimeout().toMillis() / 1000.0));
-        env.put("AGENT_RUNTIME_EXIT_ON_STDIN_EOF", "1");
-        if (!local.sourceBashrc()) {
-            env.put("AGENT_RUNTIME_SOURCE_BASHRC", "false");
-        }
-        env.put("APP_PORT_1", Integer.toString(ports.get(1).port()));
-        env.put("APP_PORT_2", Integer.toString(ports.get(2).port()));
-        env.put("OPENHANDS_SESSION_ID", id());
+        env.putAll(launch.environment());
+        Process started;
         try {
-            process = builder.start();
+            started = builder.start();
         } catch (IOException e) {
             throw new RuntimeStartupException("Cannot start the action server for local sandbox " + id() + " with "
-                    + command.get(0) + ": " + e.getMessage() + ". Check the java executable (option 'java').", e);
+                    + java + ": " + e.getMessage() + ". Check the java executable (option 'java').", e);
         }
-        log.info("sandbox {}: server pid {} on port {} in {}", id(), process.pid(), serverPort, workspace);
-        pumpLog(process);
-        return new ServerEndpoint(URI.create("http://127.0.0.1:" + serverPort), key);
+        process = started;
+        server = started.toHandle();
+        log.info("sandbox {}: server pid {} on port {} in {}", id(), started.pid(), serverPort, workspace);
+        StartupLog.pump(started.getInputStream(), useStartupLog(new StartupLog(line -> log.debug("[sandbox {}] {}",
+                id(), line))), "agent-runtime-local-logs-" + id());
+        return ServerEndpoint.of(URI.create("http://127.0.0.1:" + serverPort), launch.sessionApiKey());
     }
 
-    /** Waits for the server's ready line on its stdout: an event, not a poll. */
+    /** Finds the session's server (a keep-alive one, started by another runtime) by its command line. */
+    private ServerEndpoint attach() {
+        LocalSandboxes.Server found = LocalSandboxes.server(id()).orElseThrow(() -> new RuntimeNotFoundException(
+                "No local sandbox to attach to for session " + id() + ": no server process of this user names it."
+                        + " It was closed without keep-alive, timed out idle, or never created; connect without"
+                        + " attachToExisting to create one."));
+        if (config.sessionApiKey().isEmpty()) {
+            throw new InvalidConfigException("Attaching to local sandbox " + id() + " needs its session API key: set"
+                    + " RuntimeConfig.sessionApiKey to the key the sandbox was created with.");
+        }
+        int port = found.port().orElseThrow(() -> new RuntimeStartupException("The server of local sandbox " + id()
+                + " (pid " + found.process().pid() + ") has no port on its command line"));
+        server = found.process();
+        workspace = found.argument("--working-dir").map(Path::of).orElse(null);
+        String temporaryPrefix = "agent-runtime-" + id() + "-";
+        temporaryWorkspace = workspace != null && workspace.getFileName().toString().startsWith(temporaryPrefix)
+                && workspace.startsWith(Path.of(System.getProperty("java.io.tmpdir")));
+        log.info("sandbox {}: attached to server pid {} on port {}", id(), found.process().pid(), port);
+        return ServerEndpoint.of(URI.create("http://127.0.0.1:" + port), config.sessionApiKey().get());
+    }
+
+    /** The child's own start directory: the workspace when it exists, so a missing one is the server's to report. */
+    private java.io.File startDirectory() {
+        Path dir = Files.isDirectory(workspace) ? workspace : Path.of(System.getProperty("java.io.tmpdir"));
+        return dir.toFile();
+    }
+
+    /** Waits for the server's ready line on its stdout (an event, not a poll); an attached one answers /alive. */
     @Override
     protected void awaitReady(ActionServerClient client, Instant deadline) {
-        long millis = Math.max(1, Duration.between(Instant.now(), deadline).toMillis());
-        try {
-            readyPort.get(millis, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            throw new RuntimeTimeoutException("Local sandbox " + id() + " did not become ready within "
-                    + config.startupTimeout() + ". " + describeFailure());
-        } catch (ExecutionException e) {
-            awaitExit(); // its output ended: let the exit code arrive so the error can report it
-            throw new RuntimeStartupException("Local sandbox " + id() + " failed to start: "
-                    + e.getCause().getMessage() + ". " + describeFailure(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RuntimeStartupException("Interrupted while starting local sandbox " + id(), e);
+        if (process != null && startupLog().isPresent()) {
+            awaitReadyLine(deadline);
+        } else {
+            client.awaitAlive(deadline, this::sandboxRunning, this::describeFailure);
         }
     }
 
-    private void awaitExit() {
-        Process p = process;
-        try {
-            if (p != null) {
-                p.waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    @Override
+    protected Duration heartbeatInterval() {
+        Duration idle = local.idleTimeout();
+        return !config.keepAlive() || idle.isZero() ? Duration.ZERO
+                : Duration.ofMillis(Math.max(500, Math.min(60_000, idle.toMillis() / 3)));
     }
 
     @Override
     protected boolean sandboxRunning() {
-        Process p = process;
+        ProcessHandle p = server;
         return p != null && p.isAlive();
     }
 
+    /** Stops the server and every process it started, children first seen, with SIGSTOP. */
     @Override
-    protected String describeFailure() {
-        StringBuilder text = new StringBuilder();
+    protected void pauseSandbox() {
+        signal("STOP");
+    }
+
+    @Override
+    protected Optional<ServerEndpoint> resumeSandbox(Instant deadline) {
+        signal("CONT");
+        return Optional.empty();
+    }
+
+    private void signal(String signal) {
+        ProcessHandle p = server;
+        if (p == null || !p.isAlive()) {
+            throw new RuntimeDisconnectedException("The server of local sandbox " + id() + " is gone: cannot send "
+                    + "SIG" + signal);
+        }
+        List<String> command = new ArrayList<>(List.of("kill", "-" + signal, Long.toString(p.pid())));
+        p.descendants().forEach(child -> command.add(Long.toString(child.pid())));
+        try {
+            Process kill = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(kill.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (kill.waitFor() != 0 && p.isAlive()) {
+                throw new BackendException("Sending SIG" + signal + " to local sandbox " + id() + " failed: "
+                        + out.strip());
+            }
+        } catch (IOException e) {
+            throw new BackendException("Cannot run kill to send SIG" + signal + " to local sandbox " + id(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackendException("Interrupted while sending SIG" + signal + " to local sandbox " + id(), e);
+        }
+    }
+
+    @Override
+    protected String failureContext() {
         Process p = process;
-        if (p != null && !p.isAlive()) {
-            text.append("The server process exited with code ").append(p.exitValue()).append(". ");
+        if (p == null) {
+            return "";
         }
-        synchronized (lastLogLines) {
-            text.append("Last server log lines:");
-            if (lastLogLines.isEmpty()) {
-                text.append(" (none)");
-            }
-            for (String line : lastLogLines) {
-                text.append("\n  ").append(line);
-            }
-        }
-        return text.toString();
-    }
-
-    private void pumpLog(Process p) {
-        Thread pump = new Thread(() -> {
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    synchronized (lastLogLines) {
-                        if (lastLogLines.size() == LOG_LINES_KEPT) {
-                            lastLogLines.removeFirst();
-                        }
-                        lastLogLines.addLast(line);
-                    }
-                    log.debug("[sandbox {}] {}", id(), line);
-                    if (line.startsWith("agent-runtime-server ready on port ")) {
-                        readyPort.complete(Integer.parseInt(line.substring(line.lastIndexOf(' ') + 1).trim()));
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                log.debug("sandbox {}: log pump stopped: {}", id(), e.toString());
-            }
-            readyPort.completeExceptionally(new IllegalStateException("the server process ended before it was ready"));
-        }, "agent-runtime-local-logs-" + id());
-        pump.setDaemon(true);
-        pump.start();
+        // the server's output ended: give its exit code a moment to arrive so the error can report it
+        startupLog().filter(output -> output.ended().isDone()).ifPresent(output -> waitFor(p, 5));
+        return p.isAlive() ? "" : "The server process exited with code " + p.exitValue() + ".";
     }
 
     @Override
-    protected synchronized void stopSandbox() {
+    protected void stopSandbox() {
+        boolean keep = isClosed() && config.keepAlive();
+        ProcessHandle attached = process == null ? server : null;
         Process p = process;
         process = null;
+        server = null;
+        if (keep) {
+            if (status() == RuntimeStatus.PAUSED) {
+                log.info("sandbox {}: keep-alive: the server stays paused", id());
+            }
+            log.info("sandbox {}: keep-alive: server pid {} left running", id(), p != null ? p.pid()
+                    : attached == null ? "?" : attached.pid());
+            return;
+        }
+        if (attached != null) {
+            LocalSandboxes.end(attached, Duration.ofSeconds(2));
+        }
         if (p != null) {
             List<ProcessHandle> tree = p.descendants().toList();
             try {
@@ -244,40 +274,31 @@ public final class LocalRuntime extends ActionServerRuntime {
             } catch (IOException ignored) {
                 // already gone
             }
-            try {
-                if (!p.waitFor(2, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    p.waitFor(5, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!waitFor(p, 2)) {
                 p.destroyForcibly();
+                waitFor(p, 5);
             }
             tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
         }
-        leases.forEach(PortLease::close);
-        leases.clear();
         if (temporaryWorkspace && workspace != null) {
-            deleteTree(workspace);
+            FileTrees.deleteQuietly(workspace);
             temporaryWorkspace = false;
         }
     }
 
-    private Path javaExecutable() {
-        return local.javaExecutable().orElseGet(() -> Path.of(System.getProperty("java.home"), "bin", "java"));
+    private static boolean waitFor(Process p, int seconds) {
+        try {
+            return p.waitFor(seconds, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+            return false;
+        }
     }
 
-    private static void deleteTree(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(path -> {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException ignored) {
-                    // best effort: a file still held open by a dying process
-                }
-            });
-        } catch (IOException e) {
-            log.debug("cannot remove {}: {}", root, e.toString());
-        }
+    @Override
+    public String toString() {
+        Process p = process;
+        return "LocalRuntime[" + id() + ", pid=" + (p == null ? "none" : p.pid()) + ", status=" + status() + "]";
     }
 }

@@ -2,7 +2,8 @@ package dev.agentruntime.local;
 
 import dev.agentruntime.Runtime;
 import dev.agentruntime.RuntimeConfig;
-import dev.agentruntime.RuntimeProvider;
+import dev.agentruntime.SandboxHousekeeping;
+import dev.agentruntime.spi.RuntimeProvider;
 
 /** Registers the {@code "local"} backend with {@link dev.agentruntime.RuntimeFactory}. */
 public final class LocalRuntimeProvider implements RuntimeProvider {
@@ -15,5 +16,11 @@ public final class LocalRuntimeProvider implements RuntimeProvider {
     @Override
     public Runtime create(RuntimeConfig config) {
         return new LocalRuntime(config, LocalRuntimeConfig.from(config));
+    }
+
+    @Override
+    public SandboxHousekeeping housekeeping(RuntimeConfig connection) {
+        LocalRuntimeConfig.from(connection); // reject options this backend does not know
+        return new LocalSandboxes();
     }
 }

@@ -109,7 +109,7 @@ class LocalRuntimeLifecycleIT {
         RuntimeConfig config = RuntimeConfig.builder().type("local").option("jav", "/usr/bin/java").build();
         assertThatThrownBy(() -> RuntimeFactory.create(config))
                 .hasMessageContaining("Unknown option(s) [jav]")
-                .hasMessageContaining("java").hasMessageContaining("server-jar");
+                .hasMessageContaining("java").hasMessageContaining("server.jar");
     }
 
     private static boolean alive(long pid) {

@@ -7,11 +7,14 @@ import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.RuntimeFactory;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
+import dev.agentruntime.spi.ServerLaunch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +27,7 @@ class LocalStartupIT {
         RuntimeConfig config = RuntimeConfig.builder().type("local")
                 .backendConfig(LocalRuntimeConfig.defaults().withServerJar(jar)).build();
         ServerClassData archive = ServerClassData.of(Path.of(System.getProperty("java.home"), "bin", "java"), jar,
-                ServerJar.LEAN_JVM_OPTIONS);
+                ServerLaunch.JVM_FLAGS);
         assertThat(archive.archive().getParent()).as("next to the server jar").isEqualTo(dir);
 
         try (Runtime first = RuntimeFactory.connect(config)) {
@@ -54,6 +57,22 @@ class LocalStartupIT {
             assertThat(skipped.run("echo \"[$FROM_BASHRC]\"").content()).isEqualTo("[]");
             assertThat(skipped.run("echo \"[$AGENT_RUNTIME_SOURCE_BASHRC]\"").content())
                     .as("the switch is the server's, not the shell's").isEqualTo("[]");
+        }
+    }
+
+    @Test
+    void anOptionFromAnAgentRuntimeOptionVariableTakesEffect(@TempDir Path home) throws IOException {
+        Files.writeString(home.resolve(".bashrc"), "export FROM_BASHRC=sourced\n");
+        Map<String, String> environment = Map.of("AGENT_RUNTIME_TYPE", "local", "SANDBOX_ENV_HOME", home.toString());
+        try (Runtime sourced = RuntimeFactory.connect(RuntimeConfig.fromEnvironment(environment))) {
+            assertThat(sourced.run("echo \"[$FROM_BASHRC]\"").content()).isEqualTo("[sourced]");
+        }
+        Map<String, String> switchedOff = new HashMap<>(environment);
+        switchedOff.put("AGENT_RUNTIME_OPTION_SOURCE_BASHRC", "false");
+        RuntimeConfig config = RuntimeConfig.fromEnvironment(switchedOff);
+        assertThat(config.options()).containsEntry("source.bashrc", "false");
+        try (Runtime skipped = RuntimeFactory.connect(config)) {
+            assertThat(skipped.run("echo \"[$FROM_BASHRC]\"").content()).isEqualTo("[]");
         }
     }
 

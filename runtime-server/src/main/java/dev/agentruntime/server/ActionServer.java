@@ -84,6 +84,7 @@ final class ActionServer implements AutoCloseable {
     }
 
     void markReady() {
+        lastRequestNanos.set(System.nanoTime()); // idleness counts from readiness: a slow start is not idle time
         ready = true;
     }
 

@@ -3,6 +3,7 @@ package dev.agentruntime.server;
 import dev.agentruntime.server.files.FileService;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
+import dev.agentruntime.spi.ServerLaunch;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -18,11 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Entry point: {@code java -jar runtime-server.jar <port> --working-dir <dir> [--username U] [--user-id N]}.
- * Prints {@value #READY_LINE_PREFIX}{@code <port>} on stdout once {@code /alive} answers 200.
+ * Prints {@link ServerLaunch#READY_LINE_PREFIX}{@code <port>} on stdout once {@code /alive} answers 200.
  */
 public final class Main {
-
-    public static final String READY_LINE_PREFIX = "agent-runtime-server ready on port ";
 
     static {
         // Must be set before the JDK's HttpServer classes load: without TCP_NODELAY every response waits ~40 ms
@@ -89,7 +88,7 @@ public final class Main {
             throw e.getCause() instanceof Exception cause ? cause : e;
         }
         server.markReady();
-        System.out.println(READY_LINE_PREFIX + server.port());
+        System.out.println(ServerLaunch.READY_LINE_PREFIX + server.port());
         System.out.flush();
         log.info("ready on port {}", server.port());
         daemon("agent-runtime-warm-up", () -> warmUp(options.bindAddress(), server.port(), options.sessionApiKey()));

@@ -3,7 +3,7 @@ package dev.agentruntime.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.agentruntime.internal.ServerJar;
+import dev.agentruntime.spi.ServerLaunch;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -80,9 +80,9 @@ final class ServerProcess implements AutoCloseable {
                     + " (run through failsafe: mvn verify -pl runtime-server), was " + jar);
         }
         String java = ProcessHandle.current().info().command().orElse("java");
-        // launched like the local backend launches it (ServerJar.LEAN_JVM_OPTIONS), so timings mean the same
+        // launched with the JVM flags every backend uses (ServerLaunch.JVM_FLAGS), so timings mean the same
         List<String> command = new ArrayList<>(List.of(java));
-        command.addAll(ServerJar.LEAN_JVM_OPTIONS);
+        command.addAll(ServerLaunch.JVM_FLAGS);
         command.addAll(List.of("-jar", jar, "0", "--working-dir", workingDir.toString()));
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().remove("SESSION_API_KEY");
@@ -128,8 +128,8 @@ final class ServerProcess implements AutoCloseable {
                             log.removeFirst();
                         }
                     }
-                    if (ready != null && line.startsWith(Main.READY_LINE_PREFIX)) {
-                        ready.complete(Integer.parseInt(line.substring(Main.READY_LINE_PREFIX.length()).trim()));
+                    if (ready != null && ServerLaunch.readyPort(line).isPresent()) {
+                        ready.complete(ServerLaunch.readyPort(line).getAsInt());
                     }
                 }
             } catch (IOException | RuntimeException e) {

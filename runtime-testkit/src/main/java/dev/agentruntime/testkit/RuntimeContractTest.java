@@ -5,16 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.agentruntime.ActionFailedException;
+import dev.agentruntime.AgentRuntimeException;
 import dev.agentruntime.Capability;
 import dev.agentruntime.CmdOutputObservation;
 import dev.agentruntime.CmdRunAction;
 import dev.agentruntime.ErrorObservation;
-import dev.agentruntime.Observation;
-import dev.agentruntime.Runtime;
-import dev.agentruntime.RuntimeConfig;
-import dev.agentruntime.RuntimeFactory;
-import dev.agentruntime.RuntimeStatus;
-import dev.agentruntime.StatusEvent;
 import dev.agentruntime.FileEditAction;
 import dev.agentruntime.FileEditObservation;
 import dev.agentruntime.FileReadAction;
@@ -23,31 +18,46 @@ import dev.agentruntime.FileWriteAction;
 import dev.agentruntime.FileWriteObservation;
 import dev.agentruntime.IPythonRunCellAction;
 import dev.agentruntime.IPythonRunCellObservation;
+import dev.agentruntime.Observation;
+import dev.agentruntime.Runtime;
+import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.RuntimeFactory;
+import dev.agentruntime.RuntimePausedException;
+import dev.agentruntime.RuntimeStatus;
+import dev.agentruntime.SandboxHousekeeping;
+import dev.agentruntime.SandboxInfo;
+import dev.agentruntime.StatusEvent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import org.junit.jupiter.api.io.TempDir;
-import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The contract every backend passes. Extend it, point {@link #configure(RuntimeConfig.Builder)} at your backend,
  * and the same scenarios run against it: commands, exit codes, cwd/env persistence, timeouts, interactive input,
- * Ctrl-C, long and unicode output, files and transfers. A scenario a backend cannot support is skipped through the
+ * Ctrl-C, long and unicode output, files and transfers, a failed start's diagnostics, pause/resume, attach by session
+ * id, an HTTP server reached through {@code webHosts()}, and nothing left after {@code close()} (asked of the
+ * backend's {@link SandboxHousekeeping}). A scenario a backend cannot support is skipped through the
  * {@link Capability} the backend does not declare — never silently.
  *
  * <pre>{@code
@@ -73,6 +83,57 @@ public abstract class RuntimeContractTest {
 
     /** Configures the backend under test; the suite has already set the environment, timeouts and listener. */
     protected abstract RuntimeConfig.Builder configure(RuntimeConfig.Builder builder);
+
+    /** The JVM option {@link #failingStartup} makes the server's JVM refuse, so its start fails with a known line. */
+    protected static final String FAILING_JVM_OPTION = "AgentRuntimeContractUnknownOption";
+
+    /**
+     * A configuration whose action server fails to start with output that names {@link #FAILING_JVM_OPTION}: by
+     * default an unknown JVM option through {@code JAVA_TOOL_OPTIONS}, which every server JVM reads at start.
+     * Override when the backend starts its server some other way.
+     */
+    protected RuntimeConfig.Builder failingStartup(RuntimeConfig.Builder builder) {
+        return builder.env("JAVA_TOOL_OPTIONS", "-XX:+" + FAILING_JVM_OPTION);
+    }
+
+    /**
+     * Asserts that nothing labelled with the session of {@code config} is left, asking the backend's
+     * {@link dev.agentruntime.SandboxHousekeeping} (with a deadline: some backends remove asynchronously).
+     */
+    protected void assertNothingLeft(RuntimeConfig config) {
+        awaitCondition("nothing is left of session " + config.sessionId(), () -> housekept(config).isEmpty());
+    }
+
+    /** What the backend's housekeeping lists for the session of {@code config}. */
+    protected java.util.Optional<SandboxInfo> housekept(RuntimeConfig config) {
+        try (SandboxHousekeeping housekeeping = RuntimeFactory.housekeeping(config)) {
+            return housekeeping.find(config.sessionId());
+        }
+    }
+
+    /** Waits for {@code condition} with a deadline of {@link #CONDITION_TIMEOUT}, polling every 50 ms. */
+    protected static void awaitCondition(String what, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + CONDITION_TIMEOUT.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("Timed out after " + CONDITION_TIMEOUT + " waiting until " + what);
+            }
+            try {
+                Thread.sleep(50); // polling a condition with a deadline, not standing in for one
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("Interrupted while waiting until " + what, e);
+            }
+        }
+    }
+
+    /** How long {@link #awaitCondition} waits. */
+    protected static final Duration CONDITION_TIMEOUT = Duration.ofSeconds(30);
+
+    private long lineCount(String file) {
+        String out = runtime.run("wc -l < " + file + " 2>/dev/null || echo 0").content().strip();
+        return Long.parseLong(out.isEmpty() ? "0" : out);
+    }
 
     /** A fresh configuration for the backend under test (for scenarios that need their own sandbox). */
     protected RuntimeConfig config() {
@@ -120,14 +181,111 @@ public abstract class RuntimeContractTest {
 
     @Test
     void closeIsIdempotentAndEndsTheSandbox() {
-        Runtime other = RuntimeFactory.create(config());
+        RuntimeConfig otherConfig = config();
+        Runtime other = RuntimeFactory.create(otherConfig);
         other.connect();
         assertThat(other.run("echo second").content()).isEqualTo("second");
+        assertThat(housekept(otherConfig)).as("housekeeping lists the open sandbox").isPresent();
         other.close();
         other.close();
         assertThat(other.status()).isEqualTo(RuntimeStatus.CLOSED);
         assertThatThrownBy(() -> other.run("echo again")).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("not connected");
+        assertNothingLeft(otherConfig);
+    }
+
+    @Test
+    void aStartupFailureCarriesTheServersLastLogLines() {
+        RuntimeConfig failing = failingStartup(config().toBuilder()).startupTimeout(Duration.ofSeconds(60)).build();
+        Runtime broken = RuntimeFactory.create(failing);
+        try {
+            assertThatThrownBy(broken::connect).isInstanceOf(AgentRuntimeException.class)
+                    .hasMessageContaining(failing.sessionId())
+                    .hasMessageContaining("Last server log lines:")
+                    .hasMessageContaining(FAILING_JVM_OPTION);
+            assertThat(broken.status()).isEqualTo(RuntimeStatus.ERROR);
+        } finally {
+            broken.close();
+        }
+        assertNothingLeft(failing);
+    }
+
+    // ------------------------------------------------------------- pause, attach, ports
+
+    @Test
+    void pauseAndResumeKeepABackgroundProcessAndFiles() {
+        assumeTrue(runtime.supports(Capability.PAUSE_RESUME), "backend declares no PAUSE_RESUME capability");
+        String dir = sandboxDir("pause");
+        runtime.run("echo kept > " + dir + "/file.txt");
+        runtime.run("(while true; do date +%s%N >> " + dir + "/ticks; sleep 0.1; done) >/dev/null 2>&1 & echo $! > "
+                + dir + "/pid");
+        String pid = runtime.run("cat " + dir + "/pid").content().strip();
+        awaitCondition("the background process ticks", () -> lineCount(dir + "/ticks") >= 2);
+
+        runtime.pause();
+        assertThat(runtime.status()).isEqualTo(RuntimeStatus.PAUSED);
+        assertThatThrownBy(() -> runtime.run("echo while paused")).isInstanceOf(RuntimePausedException.class)
+                .hasMessageContaining("paused");
+        runtime.resume();
+        assertThat(runtime.status()).isEqualTo(RuntimeStatus.READY);
+
+        assertThat(runtime.run("cat " + dir + "/file.txt").content()).isEqualTo("kept");
+        assertThat(runtime.run("kill -0 " + pid + " && echo alive").content()).as("background process " + pid)
+                .isEqualTo("alive");
+        long afterResume = lineCount(dir + "/ticks");
+        awaitCondition("the background process ticks on after resume", () -> lineCount(dir + "/ticks") > afterResume);
+        runtime.run("kill " + pid);
+    }
+
+    @Test
+    void aSecondRuntimeAttachesToAKeptAliveSandboxBySessionId() {
+        assumeTrue(runtime.supports(Capability.ATTACH), "backend declares no ATTACH capability");
+        RuntimeConfig kept = config().toBuilder().keepAlive(true).sessionApiKey(RuntimeConfig.randomKey()).build();
+        try (Runtime first = RuntimeFactory.connect(kept)) {
+            first.run("export ATTACH_CONTRACT=still-here && echo attached > /tmp/contract-attach.txt");
+        }
+        RuntimeConfig attaching = kept.toBuilder().keepAlive(false).attachToExisting(true).build();
+        try (Runtime second = RuntimeFactory.connect(attaching)) {
+            assertThat(second.id()).isEqualTo(kept.sessionId());
+            assertThat(second.run("cat /tmp/contract-attach.txt").content()).isEqualTo("attached");
+            assertThat(second.run("echo $ATTACH_CONTRACT").content()).as("the same shell").isEqualTo("still-here");
+        }
+        assertNothingLeft(attaching);
+    }
+
+    @Test
+    void anHttpServerInsideTheSandboxAnswersThroughItsWebHostsUrl() throws Exception {
+        assumeTrue(runtime.supports(Capability.WEB_HOSTS), "backend declares no WEB_HOSTS capability");
+        Map.Entry<String, Integer> host = runtime.webHosts().entrySet().iterator().next();
+        assumeTrue(runtime.run("command -v python3 >/dev/null").exitCode() == 0,
+                "the sandbox image has no python3 to serve HTTP with");
+        String dir = sandboxDir("web");
+        runtime.run("echo 'served from the sandbox' > " + dir + "/index.html");
+        String pid = runtime.run("cd " + dir + " && (python3 -m http.server " + host.getValue()
+                + " --bind 0.0.0.0 >/dev/null 2>&1 &) ; sleep 0; pgrep -n -f 'http.server " + host.getValue() + "'"
+                + " || true").content().strip();
+        try {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            URI url = URI.create(host.getKey().endsWith("/") ? host.getKey() + "index.html"
+                    : host.getKey() + "/index.html");
+            String[] body = new String[1];
+            awaitCondition("GET " + url + " answers 200", () -> {
+                try {
+                    HttpResponse<String> response = http.send(HttpRequest.newBuilder(url)
+                            .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                    body[0] = response.body();
+                    return response.statusCode() == 200;
+                } catch (IOException e) {
+                    return false;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            });
+            assertThat(body[0]).isEqualTo("served from the sandbox\n");
+        } finally {
+            runtime.run("pkill -f 'http.server " + host.getValue() + "' || true" + (pid.isEmpty() ? "" : "; true"));
+        }
     }
 
     // ------------------------------------------------------------------- commands

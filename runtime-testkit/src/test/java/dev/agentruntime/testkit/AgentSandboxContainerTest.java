@@ -3,14 +3,14 @@ package dev.agentruntime.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.agentruntime.Capability;
 import dev.agentruntime.Action;
+import dev.agentruntime.Capability;
 import dev.agentruntime.Observation;
 import dev.agentruntime.Runtime;
 import dev.agentruntime.RuntimeConfig;
-import dev.agentruntime.RuntimeProvider;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeStatus;
+import dev.agentruntime.spi.RuntimeProvider;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -3,68 +3,37 @@ package dev.agentruntime.docker.internal;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.StreamType;
-import java.io.ByteArrayOutputStream;
+import dev.agentruntime.spi.StartupLog;
 import java.io.Closeable;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import org.slf4j.Logger;
 
 /**
- * Receives a container's output (from an attach or a followed log stream): splits it into lines, keeps the last
- * ones for error messages, forwards them to a per-sandbox logger at DEBUG when asked, and completes {@link #ready()}
- * when the server prints its ready line and {@link #ended()} when the stream ends (the container stopped).
+ * Feeds a container's output (from an attach or a followed log stream) into the kit's {@link StartupLog}, which keeps
+ * the last lines, spots the ready line and notices the end of the stream (the container stopped).
  */
 public final class ContainerOutput extends ResultCallback.Adapter<Frame> {
 
-    private static final int KEPT_LINES = 60;
-
-    private final String readyPrefix;
-    private final Logger forwardTo;
+    private final StartupLog log;
     private final String threadName;
-    private final ArrayDeque<String> lastLines = new ArrayDeque<>();
-    private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-    private final CompletableFuture<Integer> ready = new CompletableFuture<>();
-    private final CompletableFuture<Void> ended = new CompletableFuture<>();
-    private final CompletableFuture<String> fatal = new CompletableFuture<>();
+    private final boolean fromStart;
 
     /**
-     * @param readyPrefix the line prefix that means "ready", followed by the port
-     * @param forwardTo   logger for every line at DEBUG, or null
-     * @param threadName  name given to the thread docker-java delivers frames on
+     * @param log        where the output goes
+     * @param threadName name given to the thread docker-java delivers frames on
+     * @param fromStart  attached before the container started, so its ready line will come through this stream
      */
-    public ContainerOutput(String readyPrefix, Logger forwardTo, String threadName) {
-        this.readyPrefix = readyPrefix;
-        this.forwardTo = forwardTo;
+    public ContainerOutput(StartupLog log, String threadName, boolean fromStart) {
+        this.log = log;
         this.threadName = threadName;
+        this.fromStart = fromStart;
     }
 
-    /** Completes with the port from the ready line. */
-    public CompletableFuture<Integer> ready() {
-        return ready;
+    public StartupLog log() {
+        return log;
     }
 
-    /** Completes when the stream ends: the container's process exited, or the stream was closed. */
-    public CompletableFuture<Void> ended() {
-        return ended;
-    }
-
-    /**
-     * Completes with the line when the server's main thread died before it was ready (an uncaught exception): the
-     * JVM may live on, but the server will never answer.
-     */
-    public CompletableFuture<String> fatal() {
-        return fatal;
-    }
-
-    /** The last lines seen, oldest first. */
-    public List<String> lastLines() {
-        synchronized (lastLines) {
-            return new ArrayList<>(lastLines);
-        }
+    /** Whether the server's start (and so its ready line) comes through this stream. */
+    public boolean fromStart() {
+        return fromStart;
     }
 
     @Override
@@ -75,64 +44,19 @@ public final class ContainerOutput extends ResultCallback.Adapter<Frame> {
 
     @Override
     public void onNext(Frame frame) {
-        ByteArrayOutputStream buffer = frame.getStreamType() == StreamType.STDERR ? stderr : stdout;
         byte[] payload = frame.getPayload();
-        synchronized (buffer) {
-            for (byte b : payload) {
-                if (b == '\n') {
-                    line(buffer.toString(StandardCharsets.UTF_8));
-                    buffer.reset();
-                } else if (b != '\r') {
-                    buffer.write(b);
-                }
-            }
-        }
-    }
-
-    private void line(String line) {
-        synchronized (lastLines) {
-            if (lastLines.size() == KEPT_LINES) {
-                lastLines.removeFirst();
-            }
-            lastLines.addLast(line);
-        }
-        if (forwardTo != null && forwardTo.isDebugEnabled()) {
-            forwardTo.debug("{}", line);
-        }
-        if (!ready.isDone() && line.startsWith("Exception in thread \"main\"")) {
-            fatal.complete(line);
-        }
-        if (!ready.isDone() && line.startsWith(readyPrefix)) {
-            try {
-                ready.complete(Integer.parseInt(line.substring(readyPrefix.length()).strip()));
-            } catch (NumberFormatException e) {
-                ready.complete(-1);
-            }
-        }
-    }
-
-    private void flush() {
-        for (ByteArrayOutputStream buffer : List.of(stdout, stderr)) {
-            synchronized (buffer) {
-                if (buffer.size() > 0) {
-                    line(buffer.toString(StandardCharsets.UTF_8));
-                    buffer.reset();
-                }
-            }
-        }
+        log.accept(payload, 0, payload.length, frame.getStreamType() == StreamType.STDERR);
     }
 
     @Override
     public void onError(Throwable throwable) {
         // The stream broke (container removed, connection closed): the same as its end for our purposes.
-        flush();
         close();
     }
 
     @Override
     public void onComplete() {
-        flush();
-        ended.complete(null);
+        log.end();
         super.onComplete();
     }
 
@@ -143,6 +67,6 @@ public final class ContainerOutput extends ResultCallback.Adapter<Frame> {
         } catch (java.io.IOException e) {
             // closing a finished stream
         }
-        ended.complete(null);
+        log.end();
     }
 }

@@ -12,12 +12,14 @@ import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.Volume;
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.Secret;
 import dev.agentruntime.docker.DockerRuntimeConfig;
 import dev.agentruntime.docker.DockerVolume;
 import dev.agentruntime.docker.PauseMode;
 import dev.agentruntime.docker.SandboxImage;
+import dev.agentruntime.spi.ServerLaunch;
+import dev.agentruntime.spi.SessionLabels;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,37 +33,41 @@ import java.util.Optional;
  */
 public final class ContainerSpec {
 
-    public static final String ENV_SESSION_API_KEY = "SESSION_API_KEY";
-    public static final String ENV_SERVER_PORT = "AGENT_RUNTIME_SERVER_PORT";
-    public static final String ENV_VSCODE_PORT = "VSCODE_PORT";
-    public static final String ENV_APP_PORT_1 = "APP_PORT_1";
-    public static final String ENV_APP_PORT_2 = "APP_PORT_2";
+    /** Set in host-network containers, so an attaching runtime knows the ports are the host's. */
     public static final String ENV_HOST_NETWORK = "AGENT_RUNTIME_HOST_NETWORK";
-    public static final String ENV_IDLE_TIMEOUT = "AGENT_RUNTIME_IDLE_TIMEOUT_SECONDS";
-    public static final String ENV_NO_CHANGE_TIMEOUT = "NO_CHANGE_TIMEOUT_SECONDS";
-    public static final String ENV_SESSION_ID = "AGENT_RUNTIME_SESSION_ID";
 
     private final RuntimeConfig config;
     private final DockerRuntimeConfig docker;
     private final SandboxImage image;
     private final String name;
-    private final String sessionApiKey;
     private final List<Integer> insidePorts;
     private final Map<Integer, Integer> fixedHostPorts;
+    private final ServerLaunch launch;
 
     /**
      * @param insidePorts    server, VS Code, app 1, app 2 ports inside the container
      * @param fixedHostPorts host port per inside port; empty: let the daemon pick
      */
     public ContainerSpec(RuntimeConfig config, DockerRuntimeConfig docker, SandboxImage image, String name,
-                         String sessionApiKey, List<Integer> insidePorts, Map<Integer, Integer> fixedHostPorts) {
+                         Secret sessionApiKey, List<Integer> insidePorts, Map<Integer, Integer> fixedHostPorts) {
         this.config = config;
         this.docker = docker;
         this.image = image;
         this.name = name;
-        this.sessionApiKey = sessionApiKey;
         this.insidePorts = List.copyOf(insidePorts);
         this.fixedHostPorts = Map.copyOf(fixedHostPorts);
+        this.launch = ServerLaunch.forSession(config).sessionApiKey(sessionApiKey)
+                .java(image.javaPath()).jar(SandboxImage.SERVER_JAR).port(this.insidePorts.get(0))
+                .workingDir(workingDir())
+                .user(docker.user().map(u -> new ServerLaunch.User(u.name(), u.uid())))
+                .idleTimeout(docker.idleTimeout())
+                .appPorts(this.insidePorts.get(1), this.insidePorts.get(2), this.insidePorts.get(3))
+                .build();
+    }
+
+    /** How the server is started in the container: its entry point and environment. */
+    public ServerLaunch launch() {
+        return launch;
     }
 
     /** The shell's start directory. */
@@ -69,20 +75,10 @@ public final class ContainerSpec {
         return docker.workingDir().orElse(config.sandboxWorkspace());
     }
 
-    /** The container's environment: the backend's, the shell's, then ours (ours win). */
+    /** The container's environment: the backend's, then the server's (the shell's variables and ours; ours win). */
     public Map<String, String> environment() {
         Map<String, String> env = new LinkedHashMap<>(docker.environment());
-        env.putAll(config.environment());
-        env.put(ENV_SESSION_API_KEY, sessionApiKey);
-        env.put(ENV_SESSION_ID, config.sessionId());
-        env.put(ENV_NO_CHANGE_TIMEOUT, seconds(config.noChangeTimeout()));
-        if (!docker.idleTimeout().isZero()) {
-            env.put(ENV_IDLE_TIMEOUT, seconds(docker.idleTimeout()));
-        }
-        env.put(ENV_SERVER_PORT, Integer.toString(insidePorts.get(0)));
-        env.put(ENV_VSCODE_PORT, Integer.toString(insidePorts.get(1)));
-        env.put(ENV_APP_PORT_1, Integer.toString(insidePorts.get(2)));
-        env.put(ENV_APP_PORT_2, Integer.toString(insidePorts.get(3)));
+        env.putAll(launch.environment());
         if (docker.hostNetwork()) {
             env.put(ENV_HOST_NETWORK, "1");
         }
@@ -91,9 +87,7 @@ public final class ContainerSpec {
 
     /** Our labels: ownership, session, keep-alive, what the image was made from. */
     public Map<String, String> labels() {
-        Map<String, String> labels = new LinkedHashMap<>(Labels.owned(Labels.ROLE_SANDBOX));
-        labels.put(Labels.SESSION_ID, config.sessionId());
-        labels.put(Labels.KEEP_ALIVE, Boolean.toString(config.keepAlive()));
+        Map<String, String> labels = new LinkedHashMap<>(SessionLabels.forSession(config).asLabels());
         labels.put(Labels.BASE_IMAGE, image.baseImage());
         labels.put(Labels.PYTHON3, Boolean.toString(image.python3()));
         return labels;
@@ -161,8 +155,7 @@ public final class ContainerSpec {
             try {
                 client.inspectVolumeCmd(volume.source()).exec();
             } catch (NotFoundException e) {
-                Map<String, String> labels = new LinkedHashMap<>(Labels.owned(Labels.ROLE_VOLUME));
-                labels.put(Labels.SESSION_ID, config.sessionId());
+                Map<String, String> labels = SessionLabels.forSession(config).withRole(Labels.ROLE_VOLUME).asLabels();
                 client.createVolumeCmd().withName(volume.source()).withLabels(labels).exec();
             }
         }
@@ -173,7 +166,7 @@ public final class ContainerSpec {
         List<String> env = new ArrayList<>();
         environment().forEach((k, v) -> env.add(k + "=" + v));
         create.withName(name)
-                .withEntrypoint(image.serverCommand(insidePorts.get(0), workingDir(), docker.user()))
+                .withEntrypoint(launch.command())
                 .withCmd(List.of())
                 .withEnv(env)
                 .withLabels(labels())
@@ -186,10 +179,5 @@ public final class ContainerSpec {
             create.withUser("0"); // the server creates the user and runs bash as it, which needs root
         }
         return create;
-    }
-
-    private static String seconds(Duration duration) {
-        long millis = duration.toMillis();
-        return millis % 1000 == 0 ? Long.toString(millis / 1000) : Double.toString(millis / 1000.0);
     }
 }

@@ -18,6 +18,8 @@ import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeTimeoutException;
 import dev.agentruntime.docker.PullPolicy;
 import dev.agentruntime.docker.SandboxImage;
+import dev.agentruntime.internal.Hashes;
+import dev.agentruntime.internal.JreLinker;
 import dev.agentruntime.internal.ServerJar;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -198,7 +200,7 @@ public final class ImagePreparer {
         context.file("runtime-server.jar", serverJar);
         dockerfile.append("COPY runtime-server.jar ").append(SandboxImage.SERVER_JAR).append('\n');
         if (bundleJre) {
-            JreLinker.requireCompatible(docker.infoCmd().exec().getArchitecture(), baseImage);
+            JreLinker.requireCompatible(docker.infoCmd().exec().getArchitecture(), "Image " + baseImage);
             progress.accept("Linking a Java runtime for " + baseImage + " (jlink " + String.join(",",
                     JreLinker.MODULES) + ")");
             Path jre = jreLinker.linkedRuntime();

@@ -8,6 +8,7 @@ import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Ports;
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.Secret;
 import dev.agentruntime.docker.DockerRuntimeConfig;
 import dev.agentruntime.docker.GpuRequest;
 import dev.agentruntime.docker.PauseMode;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** What a sandbox container is created with, without a daemon. */
@@ -30,7 +30,7 @@ class ContainerSpecTest {
     private static ContainerSpec spec(RuntimeConfig.Builder runtime, DockerRuntimeConfig docker,
                                       Map<Integer, Integer> fixed) {
         return new ContainerSpec(runtime.sessionId("s1").backendConfig(docker).build(), docker, IMAGE,
-                "agent-runtime-s1", "the-key", PORTS, fixed);
+                "agent-runtime-s1", Secret.of("the-key"), PORTS, fixed);
     }
 
     @Test
@@ -86,8 +86,9 @@ class ContainerSpecTest {
 
     @Test
     void labelsNameTheOwnerAndSession() {
-        Map<String, String> labels = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of())
-                .labels();
+        Map<String, String> labels = spec(RuntimeConfig.builder().label("tenant", "team-a"),
+                DockerRuntimeConfig.defaults(), Map.of()).labels();
+        assertThat(labels).containsEntry("dev.agentruntime.label.tenant", "team-a");
         assertThat(labels).containsEntry(Labels.MANAGED_BY, "agent-runtime").containsEntry(Labels.SESSION_ID, "s1")
                 .containsEntry(Labels.OWNER_PID, Long.toString(ProcessHandle.current().pid()))
                 .containsEntry(Labels.ROLE, Labels.ROLE_SANDBOX).containsEntry(Labels.KEEP_ALIVE, "false")
@@ -123,7 +124,8 @@ class ContainerSpecTest {
 
     @Test
     void theServerCommandStartsTheShippedJavaWithSmallMemoryFlags() {
-        List<String> command = IMAGE.serverCommand(60000, "/workspace", Optional.of(new SandboxUser("oh", 1000)));
+        List<String> command = spec(RuntimeConfig.builder(), DockerRuntimeConfig.builder()
+                .user(new SandboxUser("oh", 1000)).build(), Map.of()).launch().command();
         assertThat(command.get(0)).isEqualTo("/opt/agent-runtime/jre/bin/java");
         assertThat(command).contains("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
                 .containsSubsequence("-jar", "/opt/agent-runtime/runtime-server.jar", "60000", "--working-dir",

@@ -2,7 +2,7 @@ package dev.agentruntime.docker.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Optional;
+import dev.agentruntime.internal.JreLinker;
 import org.junit.jupiter.api.Test;
 
 class ImagePreparerTest {
@@ -36,22 +36,5 @@ class ImagePreparerTest {
     void jreArchitecturesAreNormalised() {
         assertThat(JreLinker.normalizeArch("amd64")).isEqualTo(JreLinker.normalizeArch("x86_64"));
         assertThat(JreLinker.normalizeArch("arm64")).isEqualTo(JreLinker.normalizeArch("aarch64"));
-    }
-
-    @Test
-    void ownersOnThisHostAreGoneWhenTheirProcessIs() throws Exception {
-        Labels.Owner here = Labels.Owner.current();
-        assertThat(here.isGoneOn(here)).isFalse();
-        Process finished = new ProcessBuilder("true").start();
-        finished.waitFor();
-        Labels.Owner dead = new Labels.Owner(here.host(), finished.pid(), 1, here.bootId());
-        assertThat(dead.isGoneOn(here)).isTrue();
-        Labels.Owner reused = new Labels.Owner(here.host(), here.pid(), here.startedMillis() - 60_000, here.bootId());
-        assertThat(reused.isGoneOn(here)).as("same pid, other start time").isTrue();
-        Labels.Owner rebooted = new Labels.Owner(here.host(), here.pid(), here.startedMillis(),
-                Optional.of("another-boot"));
-        assertThat(here.bootId().isPresent() ? rebooted.isGoneOn(here) : true).isTrue();
-        Labels.Owner remote = new Labels.Owner("another-host", finished.pid(), 1, Optional.empty());
-        assertThat(remote.isGoneOn(here)).as("never judge other hosts").isFalse();
     }
 }

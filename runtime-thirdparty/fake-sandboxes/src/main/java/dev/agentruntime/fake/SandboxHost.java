@@ -13,8 +13,9 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Volume;
 import dev.agentruntime.docker.DockerRuntimeConfig;
 import dev.agentruntime.docker.internal.DockerClients;
-import dev.agentruntime.docker.internal.Labels;
 import dev.agentruntime.fake.internal.DockerEndpoint;
+import dev.agentruntime.spi.SandboxOwner;
+import dev.agentruntime.spi.SessionLabels;
 import dev.agentruntime.fake.internal.Execs;
 import java.io.Closeable;
 import java.io.IOException;
@@ -145,16 +146,17 @@ public final class SandboxHost implements AutoCloseable {
         }
         String image = spec.image().orElse(defaultImage);
         Map<String, String> labels = new LinkedHashMap<>(spec.labels());
-        Labels.Owner owner = Labels.Owner.current();
+        SandboxOwner owner = SandboxOwner.current();
         labels.put(LABEL_MANAGED_BY, MANAGED_BY_VALUE);
         labels.put(LABEL_HOST, id);
         labels.put(LABEL_NAME, name);
         labels.put(LABEL_SANDBOX, sandboxId);
-        labels.put(Labels.OWNER_HOST, owner.host());
-        labels.put(Labels.OWNER_PID, Long.toString(owner.pid()));
-        labels.put(Labels.OWNER_STARTED, Long.toString(owner.startedMillis()));
-        owner.bootId().ifPresent(boot -> labels.put(Labels.OWNER_BOOT_ID, boot));
-        labels.put(Labels.CREATED_AT, Instant.now().toString());
+        // the owner in the kit's label form, so SessionLabels.parseOwner reads it back
+        labels.put(SessionLabels.PREFIX + SessionLabels.OWNER_HOST, owner.host());
+        labels.put(SessionLabels.PREFIX + SessionLabels.OWNER_PID, Long.toString(owner.pid()));
+        labels.put(SessionLabels.PREFIX + SessionLabels.OWNER_STARTED, Long.toString(owner.startedMillis()));
+        owner.bootId().ifPresent(boot -> labels.put(SessionLabels.PREFIX + SessionLabels.OWNER_BOOT_ID, boot));
+        labels.put(SessionLabels.PREFIX + SessionLabels.CREATED_AT, Instant.now().toString());
 
         HostConfig hostConfig = HostConfig.newHostConfig().withInit(true).withNetworkMode("bridge");
         if (spec.memoryBytes() > 0) {
@@ -301,11 +303,11 @@ public final class SandboxHost implements AutoCloseable {
     }
 
     private static List<String> reapOrphans(DockerClient client) {
-        Labels.Owner here = Labels.Owner.current();
+        SandboxOwner here = SandboxOwner.current();
         List<String> removed = new ArrayList<>();
         for (Container c : client.listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(LABEL_MANAGED_BY, MANAGED_BY_VALUE)).exec()) {
-            Optional<Labels.Owner> owner = Labels.Owner.fromLabels(c.getLabels() == null ? Map.of() : c.getLabels());
+            Optional<SandboxOwner> owner = SessionLabels.parseOwner(c.getLabels() == null ? Map.of() : c.getLabels());
             if (owner.isPresent() && owner.get().isGoneOn(here)) {
                 try {
                     client.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();

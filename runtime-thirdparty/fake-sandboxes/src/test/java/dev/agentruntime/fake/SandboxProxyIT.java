@@ -3,7 +3,7 @@ package dev.agentruntime.fake;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.agentruntime.docker.internal.JreLinker;
+import dev.agentruntime.internal.JreLinker;
 import dev.agentruntime.fake.http.FakeHttpServer;
 import dev.agentruntime.fake.http.HttpError;
 import dev.agentruntime.fake.http.Json;

@@ -1,4 +1,4 @@
-package dev.agentruntime.docker.internal;
+package dev.agentruntime.internal;
 
 import dev.agentruntime.RuntimeStartupException;
 import java.io.ByteArrayOutputStream;
@@ -13,14 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.spi.ToolProvider;
-import java.util.stream.Stream;
 
 /**
- * Makes the small Java runtime shipped into base images without Java: {@code jlink} (run in-process through
+ * Makes the small Java runtime shipped into sandboxes without Java (Docker base images, the server bundle): {@code jlink} (run in-process through
  * {@link ToolProvider}) over the modules the action server needs, with a class-data-sharing archive for fast start.
  * The result is cached per JDK under {@code <java.io.tmpdir>/agent-runtime-<user>/jre/<key>}; concurrent makers
  * (threads or JVMs) each link into a private directory and the first atomic rename wins.
@@ -64,14 +62,14 @@ public final class JreLinker {
         String arch = normalizeArch(System.getProperty("os.arch", ""));
         String daemonArch = normalizeArch(daemonArchitecture == null ? "" : daemonArchitecture);
         if (!os.toLowerCase(Locale.ROOT).startsWith("linux") || (!daemonArch.isEmpty() && !arch.equals(daemonArch))) {
-            throw new RuntimeStartupException("Image " + image + " has no Java 17+, and the Java runtime of this JVM ("
+            throw new RuntimeStartupException(image + " has no Java 17+, and the Java runtime of this JVM ("
                     + os + "/" + arch + ") cannot run in a linux/" + daemonArch + " container. Use a base image that "
                     + "has Java 17 or newer (e.g. eclipse-temurin:21-jre on Ubuntu), or run this JVM on Linux with "
                     + "the daemon's architecture.");
         }
     }
 
-    static String normalizeArch(String arch) {
+    public static String normalizeArch(String arch) {
         return switch (arch.toLowerCase(Locale.ROOT)) {
             case "amd64", "x86_64", "x86-64" -> "x86_64";
             case "arm64", "aarch64" -> "aarch64";
@@ -121,24 +119,7 @@ public final class JreLinker {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot store the linked Java runtime at " + target, e);
         } finally {
-            deleteTree(work);
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a temp directory
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
+            FileTrees.deleteQuietly(work);
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;

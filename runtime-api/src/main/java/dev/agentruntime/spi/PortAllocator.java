@@ -1,5 +1,6 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
+import dev.agentruntime.PortAllocationException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,7 +22,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

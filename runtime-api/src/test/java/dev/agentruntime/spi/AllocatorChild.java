@@ -1,5 +1,6 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
+import dev.agentruntime.PortAllocationException;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;

@@ -1,10 +1,9 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

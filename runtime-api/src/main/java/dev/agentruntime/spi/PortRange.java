@@ -1,4 +1,4 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
 /**
  * An inclusive range of TCP ports, {@code first..last}, both within {@code 1..65535}.

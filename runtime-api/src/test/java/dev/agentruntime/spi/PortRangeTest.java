@@ -1,4 +1,4 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

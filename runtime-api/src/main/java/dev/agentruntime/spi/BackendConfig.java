@@ -1,4 +1,4 @@
-package dev.agentruntime;
+package dev.agentruntime.spi;
 
 /**
  * Marker for a backend's own typed configuration (e.g. {@code DockerRuntimeConfig}), passed through
