@@ -25,10 +25,6 @@ public final class Main {
     public static final String READY_LINE_PREFIX = "agent-runtime-server ready on port ";
 
     static {
-        // Must be set before the JDK's HttpServer classes load: without TCP_NODELAY every response waits ~40 ms
-        // for a delayed ACK; idle keep-alive connections live longer than the client's pool keeps them.
-        System.setProperty("sun.net.httpserver.nodelay", "true");
-        System.setProperty("sun.net.httpserver.idleInterval", "600");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         // Milliseconds since start, not a wall-clock format: SimpleDateFormat drags in the locale and calendar
         // machinery, ~1/10 of the server's start-up CPU. Container runtimes timestamp the log lines anyway.
@@ -74,7 +70,7 @@ public final class Main {
             }
         });
         ActionExecutor executor = new ActionExecutor(shell, () -> new PythonKernel(options.workingDir(), env),
-                new FileService(options.workingDir()));
+                new FileService(options.workingDir(), options.limits().maxFileBytes()), options.limits());
         ActionServer server = new ActionServer(options, executor, Endpoints.extra(options));
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

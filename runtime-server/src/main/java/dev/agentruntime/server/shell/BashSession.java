@@ -61,7 +61,7 @@ public final class BashSession implements AutoCloseable {
     private final Path scratch;
     private final boolean sourceBashrc;
 
-    private PtyProcess process;
+    private volatile PtyProcess process;
     private OutputStream terminal;
     private Transcript transcript;
     /** The line typed to run the command file; prefixed per command with {@code __ar_seq=N;}. */
@@ -76,9 +76,10 @@ public final class BashSession implements AutoCloseable {
     private enum State { IDLE, RUNNING }
 
     private State state = State.IDLE;
+    private Duration maxWait;
     private int returnedLength;
     private String runningCommand = "";
-    private String cwd;
+    private volatile String cwd;
 
     /**
      * @param workDir         the initial working directory
@@ -276,17 +277,28 @@ public final class BashSession implements AutoCloseable {
     }
 
     /** The shell's current directory, as of the last completed command. */
-    public synchronized Path cwd() {
+    public Path cwd() {
         return Path.of(cwd);
     }
 
-    public synchronized boolean isAlive() {
-        return process != null && process.isAlive();
+    /** Never blocks (answered for {@code /alive} while a command runs). */
+    public boolean isAlive() {
+        PtyProcess p = process;
+        return p != null && p.isAlive();
     }
 
     /** Runs one action with OpenHands' semantics; never throws for bad commands, only for a broken shell. */
-    public synchronized Observation execute(CmdRunAction action) {
+    public Observation execute(CmdRunAction action) {
+        return execute(action, null);
+    }
+
+    /**
+     * @param maxWait the longest this action may wait for its command (null: no bound beyond the action's own
+     *                timeouts); a command still running then is answered as timed out and keeps running
+     */
+    public synchronized Observation execute(CmdRunAction action, Duration maxWait) {
         long started = System.nanoTime();
+        this.maxWait = maxWait;
         Observation observation = executeTimed(action);
         if (log.isDebugEnabled()) {
             log.debug("run {} µs: {}", (System.nanoTime() - started) / 1000, action.command());
@@ -399,7 +411,12 @@ public final class BashSession implements AutoCloseable {
     private Observation await(CmdRunAction action, String command, boolean specialKey) {
         transcript.touch();
         long quiet = action.blocking() ? 0 : noChangeTimeout.toNanos();
-        long deadline = action.timeout().map(t -> System.nanoTime() + t.toNanos()).orElse(Long.MAX_VALUE);
+        Duration limit = action.timeout().orElse(null);
+        if (maxWait != null && (limit == null || maxWait.compareTo(limit) < 0)) {
+            limit = maxWait;
+        }
+        final Duration hardLimit = limit;
+        long deadline = limit == null ? Long.MAX_VALUE : saturatedDeadline(limit);
         Transcript.Wait outcome;
         try {
             outcome = transcript.await(quiet, deadline);
@@ -413,7 +430,7 @@ public final class BashSession implements AutoCloseable {
             case QUIET -> timedOut(action, command,
                     ShellMessages.noChangeTimeout(ShellMessages.wholeOrFraction(noChangeTimeout.toMillis() / 1000.0)));
             case DEADLINE -> timedOut(action, command,
-                    ShellMessages.hardTimeout(ShellMessages.pythonFloat(action.timeout().orElseThrow().toMillis() / 1000.0)));
+                    ShellMessages.hardTimeout(ShellMessages.pythonFloat(hardLimit.toMillis() / 1000.0)));
         };
     }
 
@@ -557,6 +574,13 @@ public final class BashSession implements AutoCloseable {
             handle.destroyForcibly();
         });
         process.destroyForcibly();
+    }
+
+    private static long saturatedDeadline(Duration limit) {
+        long nanos = limit.compareTo(Duration.ofDays(365 * 100)) > 0 ? Long.MAX_VALUE / 4 : limit.toNanos();
+        long now = System.nanoTime();
+        long deadline = now + nanos;
+        return deadline - now < 0 ? Long.MAX_VALUE : deadline;
     }
 
     static String quote(String value) {
