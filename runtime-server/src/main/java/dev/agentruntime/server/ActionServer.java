@@ -43,7 +43,7 @@ final class ActionServer implements AutoCloseable {
 
     private final ServerOptions options;
     private final ServerLimits limits;
-    private final ActionExecutor executor;
+    private volatile ActionExecutor executor; // set by start(): the port is bound before the shell exists
     private final Map<String, Endpoint> endpoints;
     private final byte[] sessionKey;
     private final long startNanos = System.nanoTime();
@@ -64,10 +64,9 @@ final class ActionServer implements AutoCloseable {
         }
     }
 
-    ActionServer(ServerOptions options, ActionExecutor executor, Map<String, Endpoint> extraEndpoints) {
+    ActionServer(ServerOptions options, Map<String, Endpoint> extraEndpoints) {
         this.options = options;
         this.limits = options.limits();
-        this.executor = executor;
         this.sessionKey = options.sessionApiKey() == null ? null
                 : options.sessionApiKey().getBytes(StandardCharsets.UTF_8);
         this.bodyBudget = new Semaphore((int) Math.min(Integer.MAX_VALUE / 2, limits.maxRequestBytes() * 2 / 1024 + 1));
@@ -87,7 +86,9 @@ final class ActionServer implements AutoCloseable {
         http = new Http11Server(new InetSocketAddress(options.bindAddress(), options.port()), httpLimits, this::route);
     }
 
-    void start() throws IOException {
+    /** Starts answering (binds first if {@link #bind()} was not called). */
+    void start(ActionExecutor actions) throws IOException {
+        this.executor = actions;
         if (http == null) {
             bind();
         }
@@ -140,7 +141,8 @@ final class ActionServer implements AutoCloseable {
         }
         lastRequestNanos.set(System.nanoTime());
         if (path.equals("/alive")) {
-            boolean ok = ready && executor.ready();
+            ActionExecutor actions = executor;
+            boolean ok = ready && actions != null && actions.ready();
             return Route.reply(ok ? 200 : 503, ok ? ALIVE_OK : ALIVE_NOT_READY);
         }
         Route.Handler handler = endpoint.handler();

@@ -203,6 +203,12 @@ public final class TransferHandlers {
         if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new HttpError(409, "Cannot save upload as " + target + ": a directory of that name exists");
         }
+        // the temporary file was made 0600; the upload gets what a file created with the usual umask 022 gets
+        try {
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException ignored) {
+            // not a POSIX file system
+        }
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

@@ -219,8 +219,11 @@ final class ZipSafety {
             if (cdOffset < 0 || cdSize < 0 || cdOffset + cdSize > size) {
                 throw new ZipException("corrupt zip (central directory outside the file)");
             }
-            if (entryCount > maxEntries || cdSize / 46 > maxEntries) {
-                throw tooManyEntries(Math.max(entryCount, cdSize / 46), maxEntries);
+            if (entryCount > maxEntries) {
+                throw tooManyEntries(entryCount, maxEntries);
+            }
+            if (cdSize / 46 > maxEntries) { // the end record says fewer than its directory can hold
+                throw tooManyEntries(-1, maxEntries);
             }
             ch.position(cdOffset);
             InputStream in = new BufferedInputStream(Channels.newInputStream(ch), MultipartStream.CHUNK);

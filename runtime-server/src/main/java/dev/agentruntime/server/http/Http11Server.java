@@ -37,8 +37,9 @@ public final class Http11Server implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Http11Server.class);
     private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
-    private static final long DRAIN_NANOS = TimeUnit.SECONDS.toNanos(2);
-    private static final long DRAIN_BYTES = 1024 * 1024;
+    private static final long DRAIN_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** A refused body is read and dropped up to this much (then RST): enough for the client to see the answer. */
+    private static final long DRAIN_BYTES = 64L * 1024 * 1024;
 
     private final HttpLimits limits;
     private final Router router;

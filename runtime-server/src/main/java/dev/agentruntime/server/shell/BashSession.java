@@ -51,6 +51,7 @@ public final class BashSession implements AutoCloseable {
     private static final Pattern SPECIAL_KEY = Pattern.compile("C-[A-Za-z@\\[\\]\\\\^_]");
     private static final AtomicInteger THREADS = new AtomicInteger();
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
+    private static final long REPLACED_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
     private final Path workDir;
     private final Map<String, String> environment;
@@ -62,6 +63,8 @@ public final class BashSession implements AutoCloseable {
     private final boolean sourceBashrc;
 
     private volatile PtyProcess process;
+    /** What the kernel says about bash: whether it was replaced by exec. */
+    private volatile ShellProcessWatch image;
     private OutputStream terminal;
     private Transcript transcript;
     /** The line typed to run the command file; prefixed per command with {@code __ar_seq=N;}. */
@@ -104,11 +107,61 @@ public final class BashSession implements AutoCloseable {
         this.hostname = hostname;
         this.cwd = this.workDir.toString();
         try {
-            this.scratch = Files.createTempDirectory(scratchParent(), "agent-runtime-shell-",
+            Path parent = scratchParent();
+            removeStaleScratch(parent);
+            this.scratch = Files.createTempDirectory(parent, SCRATCH_PREFIX + ProcessHandle.current().pid() + "-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the shell's scratch directory", e);
         }
+    }
+
+    static final String SCRATCH_PREFIX = "agent-runtime-shell-";
+
+    /**
+     * Removes scratch directories a server killed with SIGKILL left behind: their names carry the server's pid, and
+     * a directory whose server no longer runs is ours to remove when we own it.
+     */
+    static void removeStaleScratch(Path parent) {
+        String me = System.getProperty("user.name");
+        try (var dirs = Files.newDirectoryStream(parent, SCRATCH_PREFIX + "*")) {
+            for (Path dir : dirs) {
+                String rest = dir.getFileName().toString().substring(SCRATCH_PREFIX.length());
+                int dash = rest.indexOf('-');
+                if (dash <= 0) {
+                    continue;
+                }
+                long pid;
+                try {
+                    pid = Long.parseLong(rest.substring(0, dash));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue;
+                }
+                try {
+                    if (!Files.getOwner(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName().equals(me)) {
+                        continue;
+                    }
+                    deleteScratch(dir);
+                    log.info("removed {} left by a server that is gone (pid {})", dir, pid);
+                } catch (IOException | RuntimeException e) {
+                    log.debug("cannot remove stale {}: {}", dir, e.toString());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot scan {} for stale scratch directories: {}", parent, e.toString());
+        }
+    }
+
+    private static void deleteScratch(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path file : files.toList()) {
+                Files.deleteIfExists(file);
+            }
+        }
+        Files.deleteIfExists(dir);
     }
 
     /**
@@ -126,7 +179,8 @@ public final class BashSession implements AutoCloseable {
 
     /** Starts bash and waits for its first prompt marker. */
     public synchronized void start() {
-        String nonce = HexFormat.of().formatHex(randomBytes(8));
+        String nonce = HexFormat.of().formatHex(randomBytes(16));
+        image = null;
         transcript = new Transcript(nonce);
         commandFile = scratch.resolve("command");
         // Reads the command file into a variable without forking and evaluates it in the interactive shell.
@@ -143,7 +197,7 @@ public final class BashSession implements AutoCloseable {
             env.put("TERM", env.getOrDefault("TERM", "xterm-256color"));
             env.putIfAbsent("PAGER", "cat");
             env.putIfAbsent("GIT_PAGER", "cat");
-            env.put("__AR_NONCE", nonce);
+            env.remove("__AR_NONCE");
             List<String> command = new ArrayList<>(shellCommand);
             command.addAll(List.of("--noediting", "--rcfile", rc.toString(), "-i"));
             process = new PtyProcessBuilder(command.toArray(String[]::new))
@@ -177,6 +231,12 @@ public final class BashSession implements AutoCloseable {
         }
         transcript.clear();
         state = State.IDLE;
+        try {
+            Files.deleteIfExists(rc); // bash has read it: the nonce in it is no file's content any more
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", rc, e.toString());
+        }
+        image = ShellProcessWatch.of(process.pid());
         log.info("bash started (pid {}) in {}", process.pid(), workDir);
     }
 
@@ -224,10 +284,13 @@ public final class BashSession implements AutoCloseable {
                 "__ar_prompt() {",
                 "  local __ar_ec=$?",
                 // the command's sequence number ties this prompt to it; prompts without one (bash answering C-c at an
-                // idle prompt) are told apart and cannot end a later command
-                "  printf '\\036AR%s\\037%s\\037%s\\037%s\\037%s\\037' \"$__AR_NONCE\" \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
-                "  command -v python 2>/dev/null || command -v python3 2>/dev/null",
-                "  printf '\\035'",
+                // idle prompt) are told apart and cannot end a later command. The marker goes to the terminal device
+                // itself, so `exec >log 2>&1` or `exec >&-` in a command cannot take it away.
+                "  { printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
+                "    command -v python 2>/dev/null || command -v python3 2>/dev/null",
+                "    printf '\\035'; } >/dev/tty 2>/dev/null || {",
+                "    printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
+                "    command -v python 2>/dev/null || command -v python3 2>/dev/null; printf '\\035'; }",
                 "  unset __ar_cmd __ar_seq",
                 "}",
                 "PROMPT_COMMAND=__ar_prompt",
@@ -346,6 +409,12 @@ public final class BashSession implements AutoCloseable {
             return completed(action, command, false, false);
         }
 
+        if (state == State.RUNNING && !previousFinished && image != null && image.replaced()) {
+            return shellReplaced(action, command);
+        }
+        // Everything that can fail (encoding, the command file) happens before the session is marked running: a
+        // command that cannot be delivered leaves the shell idle and serving, never "running" for ever.
+        State before = state;
         try {
             if (specialKey) {
                 if (state == State.IDLE) {
@@ -354,6 +423,8 @@ public final class BashSession implements AutoCloseable {
                 sendKey(command.charAt(2));
             } else if (!command.isEmpty()) {
                 if (state == State.IDLE || (previousFinished && !action.isInput())) {
+                    byte[] text = strictUtf8(action.command());
+                    Files.write(commandFile, text);
                     if (previousFinished) {
                         // A new command after the timed-out one finished: it runs like any other (as in OpenHands,
                         // where the pane shows the old prompt); the old command's unseen output is dropped.
@@ -361,14 +432,19 @@ public final class BashSession implements AutoCloseable {
                     }
                     String commandSeq = nextSeq();
                     beginCommand(command, commandSeq);
-                    writeCommand(action.command(), commandSeq);
+                    typeInject(commandSeq);
                 } else {
-                    terminal.write((action.command() + "\n").getBytes(StandardCharsets.UTF_8));
+                    byte[] text = strictUtf8(action.command() + "\n");
+                    terminal.write(text);
                     terminal.flush();
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write to the shell's terminal", e);
+            if (before == State.IDLE) {
+                state = State.IDLE;
+            }
+            return ErrorObservation.of("Cannot deliver the command to the shell: " + e.getMessage()
+                    + ". Nothing was run; the shell keeps serving.");
         }
         return await(action, command, specialKey);
     }
@@ -394,12 +470,26 @@ public final class BashSession implements AutoCloseable {
         return Long.toString(++seq);
     }
 
-    private void writeCommand(String text, String commandSeq) throws IOException {
+    private void typeInject(String commandSeq) throws IOException {
         commandCount++;
         injectLine = " __ar_seq=" + commandSeq + ";" + injectBody;
-        Files.writeString(commandFile, text);
         terminal.write((injectLine + "\n").getBytes(StandardCharsets.UTF_8));
         terminal.flush();
+    }
+
+    /** UTF-8 that refuses what has no UTF-8 form (lone surrogates; the server refuses them earlier with a 422). */
+    private static byte[] strictUtf8(String text) throws IOException {
+        try {
+            java.nio.ByteBuffer bytes = StandardCharsets.UTF_8.newEncoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .encode(CharBuffer.wrap(text));
+            byte[] out = new byte[bytes.remaining()];
+            bytes.get(out);
+            return out;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException("the command is not valid Unicode (" + e.getMessage() + ")", e);
+        }
     }
 
     private void sendKey(char key) throws IOException {
@@ -419,10 +509,23 @@ public final class BashSession implements AutoCloseable {
         long deadline = limit == null ? Long.MAX_VALUE : saturatedDeadline(limit);
         Transcript.Wait outcome;
         try {
-            outcome = transcript.await(quiet, deadline);
+            while (true) {
+                // wake every so often to see whether the command replaced the shell (exec): then no marker will come
+                long step = System.nanoTime() + REPLACED_CHECK_NANOS;
+                outcome = transcript.await(quiet, deadline - step > 0 ? step : deadline);
+                if (outcome != Transcript.Wait.DEADLINE || deadline - System.nanoTime() <= 0) {
+                    break;
+                }
+                if (image != null && image.replaced()) {
+                    return shellReplaced(action, command);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             outcome = Transcript.Wait.DEADLINE;
+        }
+        if (outcome == Transcript.Wait.QUIET && image != null && image.replaced()) {
+            return shellReplaced(action, command);
         }
         return switch (outcome) {
             case MARKER -> completed(action, command, specialKey, true);
@@ -482,6 +585,24 @@ public final class BashSession implements AutoCloseable {
         return output(clean(fresh, action), command, md, action.hidden());
     }
 
+    /**
+     * The command replaced bash (`exec bash`, `exec python3`, ...): the process is the same, the prompt machinery is
+     * gone, so no command would ever complete again. Start a fresh shell and say so.
+     */
+    private Observation shellReplaced(CmdRunAction action, String command) {
+        String fresh = freshOutput();
+        log.info("bash (pid {}) was replaced by exec; starting a new shell", process.pid());
+        state = State.IDLE;
+        returnedLength = 0;
+        String lostCwd = cwd;
+        restart();
+        CmdOutputMetadata md = new CmdOutputMetadata(-1, -1, username, hostname, cwd, null, "",
+                "\n[The shell was replaced (by exec), so command completion could no longer be detected. A new shell"
+                        + " was started in " + cwd + " (the old one was in " + lostCwd + "); its variables, functions and"
+                        + " jobs are gone. Run programs without exec to keep the session.]");
+        return output(clean(fresh, action), command, md, action.hidden());
+    }
+
     private String freshOutput() {
         String raw = stripEcho(transcript.output());
         return raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
@@ -510,7 +631,14 @@ public final class BashSession implements AutoCloseable {
         if (raw.startsWith(echo)) {
             return raw.substring(echo.length());
         }
+        if (raw.startsWith(injectLine + "\r\n")) { // `stty sane` turned onlcr back on
+            return raw.substring(echo.length() + 1);
+        }
         int at = raw.indexOf(echo);
+        if (at < 0 && raw.contains(injectLine + "\r\n")) {
+            at = raw.indexOf(injectLine + "\r\n");
+            echo = injectLine + "\r\n";
+        }
         return at < 0 ? raw : new StringBuilder(raw.length() - echo.length()).append(raw, 0, at)
                 .append(raw, at + echo.length(), raw.length()).toString();
     }
@@ -552,29 +680,48 @@ public final class BashSession implements AutoCloseable {
         }
     }
 
+    /** Kills the shell and its process tree and removes the scratch directory; does not wait for a running action. */
     @Override
-    public synchronized void close() {
+    public void close() {
         killProcessTree();
-        try (var files = Files.list(scratch)) {
-            for (Path file : files.toList()) {
-                Files.deleteIfExists(file);
-            }
-            Files.deleteIfExists(scratch);
+        try {
+            deleteScratch(scratch);
         } catch (IOException e) {
             log.debug("cannot remove {}: {}", scratch, e.toString());
         }
     }
 
+    /**
+     * SIGTERM to the shell's tree first, so that scripts' EXIT traps run (pyenv's rehash lock, temp files), then
+     * SIGKILL to whatever is left after a short grace (an interactive bash ignores SIGTERM).
+     */
     private void killProcessTree() {
-        if (process == null) {
+        PtyProcess p = process;
+        if (p == null) {
             return;
         }
-        ProcessHandle.of(process.pid()).ifPresent(handle -> {
-            handle.descendants().forEach(ProcessHandle::destroyForcibly);
-            handle.destroyForcibly();
+        List<ProcessHandle> tree = new ArrayList<>();
+        ProcessHandle.of(p.pid()).ifPresent(handle -> {
+            handle.descendants().forEach(tree::add);
+            tree.add(handle);
         });
-        process.destroyForcibly();
+        tree.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + KILL_GRACE_NANOS;
+        for (ProcessHandle h : tree) {
+            long left = deadline - System.nanoTime();
+            if (left > 0 && !h.equals(ProcessHandle.of(p.pid()).orElse(null))) {
+                try {
+                    h.onExit().get(left, TimeUnit.NANOSECONDS);
+                } catch (Exception ignored) {
+                    // killed below
+                }
+            }
+        }
+        tree.forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
     }
+
+    private static final long KILL_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
     private static long saturatedDeadline(Duration limit) {
         long nanos = limit.compareTo(Duration.ofDays(365 * 100)) > 0 ? Long.MAX_VALUE / 4 : limit.toNanos();
