@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * The shell honours the deadline in-band (a command still running is answered as timed out and keeps running), so the
  * watchdog is the backstop for what cannot be interrupted. Exactly one of the two answers: {@link Answer#claim()}.
  */
-final class ActionExecutor implements AutoCloseable {
+class ActionExecutor implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ActionExecutor.class);
     /** How long after an action's deadline the watchdog steps in (the in-band deadline answers first). */
@@ -155,7 +155,8 @@ final class ActionExecutor implements AutoCloseable {
         return d.toMillis() % 1000 == 0 ? Long.toString(d.toSeconds()) : Double.toString(d.toMillis() / 1000.0);
     }
 
-    private Observation run(Action action, JsonNode rawArgs, Duration deadline) {
+    /** Runs one action on the calling thread (a seam for the watchdog test). */
+    Observation run(Action action, JsonNode rawArgs, Duration deadline) {
         log.debug("{}: {}", action.type(), action.message());
         if (action instanceof CmdRunAction run) {
             return shell.execute(run, deadline);

@@ -9,8 +9,11 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -119,7 +122,22 @@ public final class Http11Server implements AutoCloseable {
         while (!closed) {
             try {
                 long wait = Math.max(1, (nextSweep - System.nanoTime()) / 1_000_000L);
-                selector.select(this::onReady, wait);
+                takeReturns();
+                selector.select(wait);
+                // Connections that proved the key first: a flood of keyless ones is served after them, never before.
+                Set<SelectionKey> ready = selector.selectedKeys();
+                List<SelectionKey> rest = new ArrayList<>(ready.size());
+                for (SelectionKey key : ready) {
+                    if (key.attachment() instanceof Connection c && c.trusted) {
+                        onReady(key);
+                    } else {
+                        rest.add(key);
+                    }
+                }
+                for (SelectionKey key : rest) {
+                    onReady(key);
+                }
+                ready.clear();
                 takeReturns();
                 long now = System.nanoTime();
                 if (now - nextSweep >= 0) {
