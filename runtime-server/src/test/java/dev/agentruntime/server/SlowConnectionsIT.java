@@ -102,6 +102,36 @@ class SlowConnectionsIT {
         }
     }
 
+    @Test
+    void largePartialHeadsOnManyConnectionsCannotFillTheHeap() throws Exception {
+        try (ServerProcess server = ServerProcess.start(Map.of("SESSION_API_KEY", KEY))) {
+            // 3,000 x 15 KB of unfinished heads would be 45 MB, most of the server's 64 MB heap
+            byte[] head = ("POST /execute_action HTTP/1.1\r\nHost: x\r\nX-Fill: " + "f".repeat(15_000))
+                    .getBytes(StandardCharsets.US_ASCII);
+            List<SocketChannel> channels = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3000; i++) {
+                    SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", server.port()));
+                    ch.configureBlocking(false);
+                    ch.write(ByteBuffer.wrap(head));
+                    channels.add(ch);
+                    if (i % 500 == 499) {
+                        assertThat(server.execute("echo filling-" + i).content()).isEqualTo("filling-" + i);
+                    }
+                }
+                long rssKb = rssKb(server.process().pid());
+                System.out.printf("[slow connections] 3,000 connections with 15 KB partial heads: echo answered, RSS"
+                        + " %d MiB%n", rssKb / 1024);
+                assertThat(server.execute("echo full").content()).isEqualTo("full");
+                assertThat(rssKb).isLessThan(256 * 1024);
+            } finally {
+                for (SocketChannel ch : channels) {
+                    ch.close();
+                }
+            }
+        }
+    }
+
     private static byte[] readHead(InputStream in) throws IOException {
         byte[] buffer = new byte[4096];
         int n = 0;

@@ -53,6 +53,11 @@ final class Connection {
         length += count;
     }
 
+    /** Bytes of heap this connection's buffer holds. */
+    int capacity() {
+        return buffer == null ? 0 : buffer.length;
+    }
+
     /** Drops the first {@code count} bytes. */
     void consume(int count) {
         if (count >= length) {

@@ -57,6 +57,9 @@ public final class Http11Server implements AutoCloseable {
     private final ConcurrentLinkedQueue<Connection> returned = new ConcurrentLinkedQueue<>();
     private final int maxConnections;
     private int open;
+    /** Heap held in the buffers of connections the selector owns (heads arriving), bounded by headMemoryBudget. */
+    private long headMemory;
+    private final long headMemoryBudget = Math.max(4L << 20, java.lang.Runtime.getRuntime().maxMemory() / 8);
     private long acceptPausedUntil;
     private volatile boolean closed;
 
@@ -226,17 +229,17 @@ public final class Http11Server implements AutoCloseable {
     }
 
     /**
-     * Closes the oldest connection that never proved the key, or failing that the oldest idle one; false when every
-     * connection is with a worker.
+     * Closes the oldest connection that never proved the key, or failing that (unless {@code keylessOnly}) the oldest
+     * idle one; false when there is none to close.
      */
-    private boolean evictOne(boolean any) {
+    private boolean evictOne(boolean keylessOnly) {
         Connection victim = null;
         for (Connection c : live) {
             if (!c.trusted) {
                 victim = c;
                 break;
             }
-            if (victim == null) {
+            if (victim == null && !keylessOnly) {
                 victim = c;
             }
         }
@@ -262,8 +265,25 @@ public final class Http11Server implements AutoCloseable {
         if (c.length == 0 && c.trusted) {
             c.deadline = System.nanoTime() + limits.headTimeout().toNanos(); // a new request starts on an idle connection
         }
+        int before = c.capacity();
         c.append(readBuffer, n);
+        headMemory += c.capacity() - before; // an upper bound between sweeps, which recount it
         processBuffered(c);
+        if (headMemory > headMemoryBudget) {
+            // Many connections each holding a large partial head: close the oldest keyless ones, not the heap.
+            headMemory = countHeadMemory();
+            while (headMemory > headMemoryBudget && evictOne(true)) {
+                headMemory = countHeadMemory();
+            }
+        }
+    }
+
+    private long countHeadMemory() {
+        long sum = 0;
+        for (Connection c : live) {
+            sum += c.capacity();
+        }
+        return sum;
     }
 
     /** Routes every complete head in the buffer (more than one when a client pipelines). */
@@ -421,14 +441,18 @@ public final class Http11Server implements AutoCloseable {
             acceptKey.interestOps(SelectionKey.OP_ACCEPT);
         }
         Iterator<Connection> it = live.iterator();
+        long memory = 0;
         while (it.hasNext()) {
             Connection c = it.next();
             if (now - c.deadline >= 0) {
                 it.remove();
                 timedOut.incrementAndGet();
                 closeChannel(c);
+            } else {
+                memory += c.capacity();
             }
         }
+        headMemory = memory;
     }
 
     private void closeConnection(Connection c) {
