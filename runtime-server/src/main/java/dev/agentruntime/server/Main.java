@@ -72,6 +72,7 @@ public final class Main {
             ProcessControl.hideFromSameUser(); // setuid may reset the flag
             log.info("running as {} (uid {})", user.name(), user.account().uid());
         }
+        Path ptyNatives = ptyNativesDirectory();
         BashSession shell = new BashSession(options.workingDir(), env, options.noChangeTimeout(), List.of("bash"),
                 user.name(), hostname(), sourceBashrc);
         // bash (and its ~/.bashrc) start in their own process while this thread sets up the HTTP side
@@ -88,8 +89,16 @@ public final class Main {
         ActionExecutor executor = new ActionExecutor(shell, () -> new PythonKernel(finalOptions.workingDir(), env),
                 new FileService(options.workingDir(), options.limits().maxFileBytes()), options.limits());
         CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> shutDown(finalOptions, server, executor),
-                "agent-runtime-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            shutDown(finalOptions, server, executor);
+            try {
+                if (ptyNatives != null) {
+                    BashSession.deleteScratch(ptyNatives);
+                }
+            } catch (IOException | RuntimeException ignored) {
+                // best effort; the next server removes it
+            }
+        }, "agent-runtime-shutdown"));
         ProcessControl.startOrphanReaper(Duration.ofSeconds(5));
 
         server.start(executor);
@@ -184,6 +193,26 @@ public final class Main {
                     + (sessionApiKey == null ? "" : "X-Session-API-Key: " + sessionApiKey + "\r\n") + "\r\n" + action);
         } catch (IOException | RuntimeException e) {
             log.debug("warm-up failed (harmless): {}", e.toString());
+        }
+    }
+
+    private static final String PTY_NATIVES_PREFIX = "agent-runtime-pty4j-";
+
+    /**
+     * pty4j extracts its native library into a fresh temporary directory per JVM and relies on deleteOnExit, so every
+     * server killed with SIGKILL left one behind. It extracts into ours instead: named after our pid, removed at exit,
+     * and removed by the next server when we were killed. (Not /dev/shm: it is often mounted noexec.)
+     */
+    private static Path ptyNativesDirectory() {
+        try {
+            Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+            BashSession.removeStale(tmp, PTY_NATIVES_PREFIX);
+            Path dir = Files.createTempDirectory(tmp, PTY_NATIVES_PREFIX + ProcessHandle.current().pid() + "-");
+            System.setProperty("pty4j.tmpdir", dir.toString());
+            return dir;
+        } catch (IOException | RuntimeException e) {
+            log.debug("pty4j keeps its own temporary directory: {}", e.toString());
+            return null;
         }
     }
 

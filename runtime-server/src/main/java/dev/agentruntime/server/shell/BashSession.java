@@ -123,10 +123,18 @@ public final class BashSession implements AutoCloseable {
      * a directory whose server no longer runs is ours to remove when we own it.
      */
     static void removeStaleScratch(Path parent) {
+        removeStale(parent, SCRATCH_PREFIX);
+    }
+
+    /**
+     * Removes {@code parent/<prefix><pid>-*} directories (flat: files only) whose server pid no longer runs and that
+     * belong to us: what a server killed with SIGKILL left.
+     */
+    public static void removeStale(Path parent, String prefix) {
         String me = System.getProperty("user.name");
-        try (var dirs = Files.newDirectoryStream(parent, SCRATCH_PREFIX + "*")) {
+        try (var dirs = Files.newDirectoryStream(parent, prefix + "*")) {
             for (Path dir : dirs) {
-                String rest = dir.getFileName().toString().substring(SCRATCH_PREFIX.length());
+                String rest = dir.getFileName().toString().substring(prefix.length());
                 int dash = rest.indexOf('-');
                 if (dash <= 0) {
                     continue;
@@ -155,13 +163,16 @@ public final class BashSession implements AutoCloseable {
         }
     }
 
-    private static void deleteScratch(Path dir) throws IOException {
-        try (var files = Files.list(dir)) {
-            for (Path file : files.toList()) {
+    /** Deletes a directory tree (symbolic links are removed, not followed). */
+    public static void deleteScratch(Path dir) throws IOException {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var files = Files.walk(dir)) {
+            for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(file);
             }
         }
-        Files.deleteIfExists(dir);
     }
 
     /**
