@@ -144,6 +144,10 @@ final class SimulatedApiServer extends Dispatcher {
             ObjectNode binding = body(request, "Binding");
             return bind(path, binding.path("metadata").path("name").asText(), binding);
         }
+        if (path.name() != null && path.subresource() == null && !method.equals("POST")
+                && store.get(path.objectPath(path.name())) == null) {
+            return ApiStatus.notFound(path.resource(), path.name());
+        }
         switch (method) {
             case "POST":
                 return create(request, path);
@@ -259,6 +263,9 @@ final class SimulatedApiServer extends Dispatcher {
             };
         }
         String sub = path.subresource() == null ? "" : path.subresource();
+        if (!path.watch() && store.get(path.objectPath(path.name())) == null) {
+            return ApiStatus.notFound("pods", path.name());
+        }
         return switch (method + " " + sub) {
             case "GET " -> store.dispatch(request);
             case "PUT " -> updatePod(path, body(request, "Pod"), false);
@@ -643,6 +650,7 @@ final class SimulatedApiServer extends Dispatcher {
             return Serialization.jsonMapper().readTree(text);
         } catch (JsonProcessingException e) {
             String error = e instanceof com.fasterxml.jackson.core.io.JsonEOFException
+                    || String.valueOf(e.getOriginalMessage()).contains("end-of-input")
                     ? "unexpected end of JSON input" : e.getOriginalMessage();
             throw new BadBody(ApiStatus.badRequest("the object provided is unrecognized (must be of type " + kind
                     + "): couldn't get version/kind; json parse error: " + error + " (" + preview(text) + ")"));

@@ -189,8 +189,9 @@ final class SimulatedNode implements SimulatedApiServer.PodRuntime, Closeable {
     }
 
     String containerName(Pod pod, String container, int attempt) {
-        return "k8s-sim_" + container + "_" + pod.getMetadata().getName() + "_" + pod.getMetadata().getNamespace() + "_"
-                + pod.getMetadata().getUid().substring(0, 8) + "_" + attempt;
+        String name = pod.getMetadata().getName();
+        return "k8s-sim_" + container + "_" + (name.length() > 60 ? name.substring(0, 60) : name) + "_"
+                + pod.getMetadata().getNamespace() + "_" + pod.getMetadata().getUid().substring(0, 8) + "_" + attempt;
     }
 
     Map<String, String> labels(Pod pod, String container) {
