@@ -298,7 +298,9 @@ final class PodWorker {
         }
         if (!sandboxReady) {
             try {
+                long t = System.nanoTime();
                 createSandbox(pod);
+                LOG.debug("pod {}: sandbox up in {} ms", name(), (System.nanoTime() - t) / 1_000_000);
                 changed = true;
             } catch (RuntimeException e) {
                 node.recorder().record(pod, null, "Warning", "FailedCreatePodSandBox",
@@ -895,6 +897,7 @@ final class PodWorker {
         run.running = true;
         run.startedAt = node.clock().instant();
         events.record(pod, field, "Normal", "Started", "Started container " + spec.getName());
+        LOG.debug("pod {}: container {} started", name(), spec.getName());
         return true;
     }
 

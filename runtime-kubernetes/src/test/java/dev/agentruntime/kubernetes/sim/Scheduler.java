@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.NodeSelectorRequirement;
 import io.fabric8.kubernetes.api.model.NodeSelectorTerm;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Taint;
 import io.fabric8.kubernetes.api.model.Toleration;
@@ -17,7 +16,6 @@ import java.io.Closeable;
 import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -288,22 +286,5 @@ final class Scheduler implements Closeable {
 
     void flushEvents() {
         recorder.flush(java.time.Duration.ofSeconds(5));
-    }
-
-    List<String> unschedulablePods() {
-        return new ArrayList<>(unschedulable);
-    }
-
-    @SuppressWarnings("unused")
-    private static boolean scheduledFalse(Pod pod) {
-        if (pod.getStatus() == null) {
-            return false;
-        }
-        for (PodCondition c : pod.getStatus().getConditions()) {
-            if (c.getType().equals("PodScheduled") && c.getStatus().equals("False")) {
-                return true;
-            }
-        }
-        return false;
     }
 }
