@@ -61,7 +61,6 @@ class ApiErrorFidelityTest {
             cluster.close();
             assertThat(cluster.leftovers()).isEmpty();
         }
-        SimulatedClusters.removeWebImage();
         http.dispatcher().executorService().shutdown();
         http.connectionPool().evictAll();
     }

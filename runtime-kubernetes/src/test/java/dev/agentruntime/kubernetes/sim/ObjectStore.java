@@ -18,6 +18,51 @@ import java.util.Map;
  */
 final class ObjectStore extends KubernetesCrudDispatcher {
 
+    private WatchHub hub;
+
+    void hub(WatchHub watchHub) {
+        this.hub = watchHub;
+    }
+
+    /** Every change (ours and the CRUD handlers') also goes to the {@link WatchHub}, with its old and new key. */
+    @Override
+    public void processEvent(String path, AttributeSet pathAttributes, AttributeSet oldAttributes,
+                             io.fabric8.kubernetes.api.model.GenericKubernetesResource resource, String newState) {
+        String oldJson = oldAttributes == null ? null : map.get(oldAttributes);
+        super.processEvent(path, pathAttributes, oldAttributes, resource, newState);
+        if (hub == null || java.util.Objects.equals(oldJson, newState)) {
+            return;
+        }
+        AttributeSet newKey = null;
+        if (newState != null) {
+            newKey = resource != null
+                    ? ((io.fabric8.kubernetes.client.server.mock.KubernetesAttributesExtractor) attributeExtractor).extract(resource)
+                    : attributeExtractor.fromResource(newState);
+            if (!newKey.containsKey(io.fabric8.kubernetes.client.server.mock.KubernetesAttributesExtractor.PLURAL)) {
+                newKey = AttributeSet.merge(pathAttributes, newKey);
+            }
+        }
+        String versioned = newState != null ? newState : oldJson;
+        long rv = versioned == null ? requestResourceVersion()
+                : parse(versioned).path("metadata").path("resourceVersion").asLong(0);
+        hub.changed(new WatchHub.Change(rv, oldAttributes, oldJson, newKey, newState));
+    }
+
+    /** Every stored object with its key, for the first events of a watch. */
+    List<WatchHub.StoredObject> snapshot() {
+        List<WatchHub.StoredObject> out = new ArrayList<>();
+        synchronized (map) {
+            map.forEach((key, json) -> out.add(new WatchHub.StoredObject(key, json)));
+        }
+        out.sort(java.util.Comparator.comparingLong(o -> parse(o.json()).path("metadata").path("resourceVersion").asLong(0)));
+        return out;
+    }
+
+    long currentVersion() {
+        return parse(new String(handleGet("/api/v1/namespaces").getBody().getBytes(),
+                java.nio.charset.StandardCharsets.UTF_8)).path("metadata").path("resourceVersion").asLong(0);
+    }
+
     /** A stored object: its store key and its JSON. */
     record Stored(AttributeSet key, ObjectNode object) {
     }

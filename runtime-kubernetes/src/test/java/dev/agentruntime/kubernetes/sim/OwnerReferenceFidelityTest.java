@@ -56,7 +56,6 @@ class OwnerReferenceFidelityTest {
             cluster.close();
             assertThat(cluster.leftovers()).isEmpty();
         }
-        SimulatedClusters.removeWebImage();
     }
 
     /** 7a: background (a DELETE without body); recorded with the 30 s grace, deleted here with 2 s. */

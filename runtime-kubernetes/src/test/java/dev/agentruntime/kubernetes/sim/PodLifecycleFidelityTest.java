@@ -54,7 +54,6 @@ class PodLifecycleFidelityTest {
             cluster.close();
             assertThat(cluster.leftovers()).as("containers and directories left by the simulated cluster").isEmpty();
         }
-        SimulatedClusters.removeWebImage();
     }
 
     // ----------------------------------------------------------------------------------- scenario 1 ---
@@ -203,14 +202,14 @@ class PodLifecycleFidelityTest {
     // ----------------------------------------------------------------------------------- scenario 5 ---
 
     /**
-     * Recorded with {@code activeDeadlineSeconds: 10} and the default 30 s grace (busybox sleep ignores SIGTERM, so the
-     * kill waited 30 s); run with 3 s and {@code terminationGracePeriodSeconds: 2}: the same steps and Events, sooner.
+     * Recorded with the default 30 s grace (busybox sleep ignores SIGTERM, so the kill waited 30 s); run with
+     * {@code terminationGracePeriodSeconds: 2}: the same steps and Events, sooner.
      */
     @Test
     void activeDeadlineFailsThePodWithDeadlineExceededMatchesRecording() {
         JsonNode record = Recordings.scenario("scenario-5-active-deadline").path("detail");
         ObjectNode manifest = (ObjectNode) record.path("manifest").deepCopy();
-        ((ObjectNode) manifest.path("spec")).put("activeDeadlineSeconds", 3).put("terminationGracePeriodSeconds", 2);
+        ((ObjectNode) manifest.path("spec")).put("terminationGracePeriodSeconds", 2);
         int recordedEvents = record.path("events_watch").size();
         runAndCompare(record, Serialization.unmarshal(manifest.toString(), Pod.class), pod -> {
             pod.observation().awaitPod("phase Failed", Observation.lastStartsWith("MODIFIED phase=Failed"), WAIT);

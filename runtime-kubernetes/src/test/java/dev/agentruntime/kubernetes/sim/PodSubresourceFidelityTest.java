@@ -23,8 +23,11 @@ import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Scenario 9: pod logs, exec and port-forward through the API server, for the recorded pods (a running httpd, a
@@ -32,6 +35,7 @@ import org.junit.jupiter.api.TestInstance;
  * fabric8's own exec and port-forward clients working against them.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PodSubresourceFidelityTest {
 
     private SimulatedCluster cluster;
@@ -68,7 +72,6 @@ class PodSubresourceFidelityTest {
             cluster.close();
             assertThat(cluster.leftovers()).isEmpty();
         }
-        SimulatedClusters.removeWebImage();
         http.dispatcher().executorService().shutdown();
         http.connectionPool().evictAll();
     }
@@ -83,8 +86,16 @@ class PodSubresourceFidelityTest {
                 + "\"imagePullPolicy\":\"" + pullPolicy + "\",\"command\":[\"sleep\",\"3600\"]," + resources + "}]}}";
     }
 
+    /** First, before the other tests' requests add access-log lines to the running pod's log. */
     @Test
-    void logRequestsGetTheRecordedAnswers() throws IOException {
+    @Order(1)
+    void logRequestsGetTheRecordedAnswers() throws IOException, InterruptedException {
+        // "sinceSeconds=1 (nothing new)": the condition is time itself, so wait until the last line is 2 s old
+        java.time.Instant started = java.time.Instant.parse(client.pods().inNamespace("ref").withName("logs-running")
+                .get().getStatus().getContainerStatuses().get(0).getState().getRunning().getStartedAt());
+        while (java.time.Instant.now().isBefore(started.plusSeconds(3))) {
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
         for (JsonNode c : Recordings.scenario("scenario-9-logs-exec-portforward").path("cases")) {
             String request = c.path("request").asText("");
             if (!request.startsWith("GET ") || !request.contains("/log")) {

@@ -58,6 +58,7 @@ final class SimulatedApiServer extends Dispatcher {
     private final MockDispatcher expectationDispatcher;
     private final ObjectStore store = new ObjectStore();
     private final ReentrantLock lock = new ReentrantLock();
+    private final WatchHub watches = new WatchHub(lock);
     private final Clock clock;
     private final String versionJson;
     private final AtomicInteger nextClusterIp = new AtomicInteger(1);
@@ -85,6 +86,7 @@ final class SimulatedApiServer extends Dispatcher {
         this.expectationDispatcher = new MockDispatcher(expectations);
         this.clock = clock;
         this.versionJson = versionJson;
+        store.hub(watches);
     }
 
     void podRuntime(PodRuntime runtime) {
@@ -137,6 +139,9 @@ final class SimulatedApiServer extends Dispatcher {
 
     private MockResponse route(RecordedRequest request, ApiPath path) {
         String method = request.getMethod().toUpperCase(Locale.ROOT);
+        if (method.equals("GET") && path.watch()) {
+            return watch(request, path);
+        }
         if (path.core() && path.resource().equals("pods")) {
             return pods(request, method, path);
         }
@@ -598,6 +603,47 @@ final class SimulatedApiServer extends Dispatcher {
     private static boolean upgradeRequested(RecordedRequest request) {
         String upgrade = request.getHeader("Upgrade");
         return upgrade != null && !upgrade.isEmpty();
+    }
+
+    /** Field selectors a v1.32 API server accepts on pods; only metadata.name and metadata.namespace are applied. */
+    private static final java.util.Set<String> POD_FIELDS = java.util.Set.of("metadata.name", "metadata.namespace",
+            "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork",
+            "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName");
+
+    private MockResponse watch(RecordedRequest request, ApiPath path) {
+        AttributeSetHolder query = new AttributeSetHolder(store.getKey(request.getPath()));
+        for (String selector : path.params("fieldSelector")) {
+            for (String term : selector.split(",")) {
+                String[] kv = term.split("!=|==|=", 2);
+                String field = kv[0].trim();
+                if (path.is("", "pods") && !POD_FIELDS.contains(field)) {
+                    return ApiStatus.badRequest("field label not supported: " + field);
+                }
+                if (field.equals("metadata.name") && kv.length == 2 && !term.contains("!=")) {
+                    query.set(query.get().add(new io.fabric8.mockwebserver.crud.Attribute("name", kv[1].trim())));
+                }
+            }
+        }
+        String rv = path.param("resourceVersion").orElse(null);
+        return new MockResponse().withWebSocketUpgrade(watches.open(query.get(), rv,
+                path.flag("allowWatchBookmarks") ? kindOf(path) : null, store::snapshot, store::currentVersion));
+    }
+
+    /** A mutable holder (lambdas above need an effectively final reference). */
+    private static final class AttributeSetHolder {
+        private io.fabric8.mockwebserver.crud.AttributeSet value;
+
+        AttributeSetHolder(io.fabric8.mockwebserver.crud.AttributeSet value) {
+            this.value = value;
+        }
+
+        io.fabric8.mockwebserver.crud.AttributeSet get() {
+            return value;
+        }
+
+        void set(io.fabric8.mockwebserver.crud.AttributeSet v) {
+            value = v;
+        }
     }
 
     // ----------------------------------------------------------------------------------------- helpers ---

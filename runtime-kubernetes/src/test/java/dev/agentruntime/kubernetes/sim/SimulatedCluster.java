@@ -369,6 +369,11 @@ public final class SimulatedCluster implements AutoCloseable {
             }
         }
         SimDocker.deleteTree(clusterDir);
+        try {
+            Files.deleteIfExists(settings.workRoot());
+        } catch (IOException e) {
+            // not empty: another cluster of this host is still running
+        }
         if (docker != null) {
             docker.close();
         }

@@ -55,7 +55,6 @@ class SimulatedClusterTest {
             cluster.close();
             assertThat(cluster.leftovers()).as("left on the host after close").isEmpty();
         }
-        SimulatedClusters.removeWebImage();
     }
 
     private static Pod web(String name) {

@@ -15,7 +15,9 @@ public final class SimulatedClusters {
     /**
      * The stand-in for the recordings' {@code local.test/busybox:1.35}: the busybox test image plus
      * {@code /www/index.html}, which the recorded pods serve with {@code httpd -h /www}. Made by committing a
-     * container (no registry, no build context), labelled, and removed again by {@link #removeWebImage()}.
+     * container (no registry, no build context) and labelled. It is a cached test image like the ones
+     * {@code .ci/docker-setup.sh} builds: made once, kept (so test JVMs running side by side never remove it from
+     * under each other), rebuilt in a second when missing.
      */
     public static final String WEB_IMAGE = "agent-runtime-test/k8s-sim-busybox:1.35";
 
@@ -39,16 +41,6 @@ public final class SimulatedClusters {
                         .withCmd("sh").exec();
             } finally {
                 docker.remove(id);
-            }
-        }
-    }
-
-    public static void removeWebImage() {
-        try (SimDocker docker = SimDocker.open()) {
-            try {
-                docker.client().removeImageCmd(WEB_IMAGE).withForce(true).exec();
-            } catch (com.github.dockerjava.api.exception.NotFoundException e) {
-                // already gone
             }
         }
     }
