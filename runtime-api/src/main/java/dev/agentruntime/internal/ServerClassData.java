@@ -202,11 +202,14 @@ public final class ServerClassData {
         ServerLaunch launch = ServerLaunch.builder().java(javaExecutable.toString()).jar(jar.toString()).port(0)
                 .workingDir(workspace.toString()).bindAddress("127.0.0.1").sessionId("cds-training")
                 .sessionApiKey(Secret.of(RuntimeConfig.randomKey())).exitOnStdinEof(true)
-                .jvmOptions(serverJvmOptions).classDataOptions(List.of("-XX:ArchiveClassesAtExit=" + dump)).build();
+                .jvmOptions(serverJvmOptions).classDataOptions(List.of("-XX:ArchiveClassesAtExit=" + dump))
+                .keyDelivery(ServerLaunch.KeyDelivery.stdin()).build();
         ProcessBuilder builder = new ProcessBuilder(launch.command()).redirectError(ProcessBuilder.Redirect.DISCARD);
         builder.environment().putAll(launch.environment());
         builder.environment().put("HOME", home.toString());
         Process server = builder.start();
+        server.getOutputStream().write(launch.stdinPrefix());
+        server.getOutputStream().flush();
         try {
             StartupLog output = new StartupLog(null);
             StartupLog.pump(server.getInputStream(), output, "agent-runtime-cds-training-output");

@@ -335,7 +335,15 @@ public final class ActionServerClient implements AutoCloseable {
             Call call = http.newCall(request);
             call.timeout().timeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
             try {
-                return call.execute();
+                Response response = call.execute();
+                if (response.code() != 503 || attempt == CONNECT_RETRIES || !refusedUnread(response)) {
+                    return response;
+                }
+                // our server said it did not read the request (too busy with large ones): safe to send again
+                response.close();
+                last = new IOException("HTTP 503 busy");
+                pauseBeforeRetry(attempt);
+                continue;
             } catch (ConnectException e) {
                 last = e; // nothing reached the server: always safe to try again
             } catch (InterruptedIOException e) {
@@ -354,6 +362,20 @@ public final class ActionServerClient implements AutoCloseable {
                     + " running and the port is reachable.", last);
         }
         throw last;
+    }
+
+    /** A 503 from our server's admission control: its body says the request was not read. */
+    private static boolean refusedUnread(Response response) throws IOException {
+        return response.peekBody(4096).string().contains("busy");
+    }
+
+    private static void pauseBeforeRetry(int attempt) throws InterruptedIOException {
+        try {
+            Thread.sleep(50L * attempt); // back-off before re-sending a request the server did not read
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while retrying");
+        }
     }
 
     private AgentRuntimeException ioFailure(String what, IOException e) {

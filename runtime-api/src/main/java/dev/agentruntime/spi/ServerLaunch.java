@@ -3,10 +3,12 @@ package dev.agentruntime.spi;
 import dev.agentruntime.InvalidConfigException;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.Secret;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -24,8 +26,11 @@ import java.util.OptionalInt;
  * container.withEntrypoint(launch.command()).withEnv(launch.environment());   // or: bash -c launch.shellCommand()
  * }</pre>
  *
- * The environment holds the session key ({@value #ENV_SESSION_API_KEY}): hand it only to the server process, never
- * print it. {@link #toString()} redacts it.
+ * The session key reaches the server one of three ways ({@link KeyDelivery}): in its environment
+ * ({@value #ENV_SESSION_API_KEY}, OpenHands' way and the default, but readable by whatever can read the server's
+ * environment), as the first line of its stdin ({@link #stdinPrefix()}), or in a file it reads and deletes at start.
+ * Backends choose the one that leaves nothing a sandbox user (or {@code docker inspect}) can read. {@link #toString()}
+ * redacts the key.
  */
 public final class ServerLaunch {
 
@@ -35,14 +40,13 @@ public final class ServerLaunch {
     /**
      * JVM flags for the server as a sidecar: a small fixed heap with the serial collector (no GC threads to speak
      * of), C1 only (fast warm-up, less code cache), small thread stacks, no perf-data file, the JVM's own warnings
-     * on stderr (never on the stdout the ready line is read from), and TCP_NODELAY for the JDK's HttpServer
-     * (without it every response waits ~40 ms for a delayed ACK). One sandbox's server needs ~50 MB, and 32 of them
+     * on stderr (never on the stdout the ready line is read from). One sandbox's server needs ~55 MB, and 32 of them
      * share a CI machine.
      */
     public static final List<String> JVM_FLAGS = List.of(
             "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m",
             "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:-UsePerfData", "-Xshare:auto", "-Xlog:disable",
-            "-Xlog:all=warning:stderr", "-Dsun.net.httpserver.nodelay=true");
+            "-Xlog:all=warning:stderr");
 
     /** The key the server demands as {@code X-Session-API-Key} (OpenHands' name). */
     public static final String ENV_SESSION_API_KEY = "SESSION_API_KEY";
@@ -70,10 +74,66 @@ public final class ServerLaunch {
     /** The prefix of the JVM system properties that carry the caller's labels ({@code RuntimeConfig.labels()}). */
     public static final String LABEL_PROPERTY_PREFIX = "agent.runtime.label.";
 
+    /** How the session key reaches the server. */
+    public sealed interface KeyDelivery {
+        /** In the {@value #ENV_SESSION_API_KEY} environment variable. */
+        record Environment() implements KeyDelivery {
+        }
+
+        /** As the first line of the server's stdin ({@code --session-api-key-stdin}); stdin then stays open. */
+        record Stdin() implements KeyDelivery {
+        }
+
+        /**
+         * In a file the server reads and deletes at start ({@code --session-api-key-file}): mode 0600, owned by the
+         * server's user or root, written by the backend before the start.
+         */
+        record File(String path) implements KeyDelivery {
+            public File {
+                if (path == null || !path.startsWith("/")) {
+                    throw new InvalidConfigException("The session key file must be an absolute path, was " + path);
+                }
+            }
+        }
+
+        static KeyDelivery environment() {
+            return new Environment();
+        }
+
+        static KeyDelivery stdin() {
+            return new Stdin();
+        }
+
+        static KeyDelivery file(String path) {
+            return new File(path);
+        }
+    }
+
     private final Builder b;
 
     private ServerLaunch(Builder builder) {
         this.b = builder;
+    }
+
+    /** How the key is handed over. */
+    public KeyDelivery keyDelivery() {
+        return b.keyDelivery;
+    }
+
+    /** The same launch with the key handed over another way. */
+    public ServerLaunch withKeyDelivery(KeyDelivery delivery) {
+        Builder copy = b.copy();
+        copy.keyDelivery = Objects.requireNonNull(delivery, "delivery");
+        return new ServerLaunch(copy);
+    }
+
+    /**
+     * What to write to the server's stdin first when the key is delivered there: the key and a newline (empty for
+     * the other deliveries). It is a secret: write it, never log it.
+     */
+    public byte[] stdinPrefix() {
+        return b.keyDelivery instanceof KeyDelivery.Stdin
+                ? (b.sessionApiKey.reveal() + "\n").getBytes(StandardCharsets.UTF_8) : new byte[0];
     }
 
     /** A launch for {@code config}'s session: its id, key (generated when none is set), timeouts, shell environment. */
@@ -120,6 +180,15 @@ public final class ServerLaunch {
             command.add("--bind");
             command.add(address);
         });
+        if (b.keyDelivery instanceof KeyDelivery.Stdin) {
+            command.add("--session-api-key-stdin");
+        } else if (b.keyDelivery instanceof KeyDelivery.File file) {
+            command.add("--session-api-key-file");
+            command.add(file.path());
+        }
+        if (b.removeWorkingDirOnExit) {
+            command.add("--remove-working-dir-on-exit");
+        }
         b.user.ifPresent(u -> {
             command.add("--username");
             command.add(u.name());
@@ -136,7 +205,9 @@ public final class ServerLaunch {
     public Map<String, String> environment() {
         Map<String, String> env = new LinkedHashMap<>(b.shellEnvironment);
         env.put(ENV_SESSION_ID, b.sessionId);
-        env.put(ENV_SESSION_API_KEY, b.sessionApiKey.reveal());
+        if (b.keyDelivery instanceof KeyDelivery.Environment) {
+            env.put(ENV_SESSION_API_KEY, b.sessionApiKey.reveal());
+        }
         env.put(ENV_NO_CHANGE_TIMEOUT, seconds(b.noChangeTimeout));
         b.idleTimeout.filter(idle -> !idle.isZero()).ifPresent(idle -> env.put(ENV_IDLE_TIMEOUT, seconds(idle)));
         if (b.exitOnStdinEof) {
@@ -184,8 +255,9 @@ public final class ServerLaunch {
 
     @Override
     public String toString() {
-        return "ServerLaunch" + command() + " env=" + environment().keySet() + " (" + ENV_SESSION_API_KEY + "="
-                + Secret.REDACTED + ")";
+        return "ServerLaunch" + command() + " env=" + environment().keySet() + " (key "
+                + b.keyDelivery.getClass().getSimpleName().toLowerCase(Locale.ROOT) + ": " + Secret.REDACTED
+                + ")";
     }
 
     /** The user the sandbox's shell runs as (the server then runs as root and creates it when missing). */
@@ -215,6 +287,8 @@ public final class ServerLaunch {
         private Optional<Duration> idleTimeout = Optional.empty();
         private boolean exitOnStdinEof;
         private boolean keepAlive;
+        private boolean removeWorkingDirOnExit;
+        private KeyDelivery keyDelivery = KeyDelivery.environment();
         private Map<String, String> labels = Map.of();
         private boolean sourceBashrc = true;
         private List<String> jvmOptions = JVM_FLAGS;
@@ -267,6 +341,18 @@ public final class ServerLaunch {
 
         public Builder sessionApiKey(Secret value) {
             this.sessionApiKey = value;
+            return this;
+        }
+
+        /** The server removes its working directory when it exits (a temporary workspace it was given). */
+        public Builder removeWorkingDirOnExit(boolean value) {
+            this.removeWorkingDirOnExit = value;
+            return this;
+        }
+
+        /** How the key reaches the server (default: its environment). */
+        public Builder keyDelivery(KeyDelivery value) {
+            this.keyDelivery = Objects.requireNonNull(value, "keyDelivery");
             return this;
         }
 
@@ -369,6 +455,8 @@ public final class ServerLaunch {
             c.idleTimeout = idleTimeout;
             c.exitOnStdinEof = exitOnStdinEof;
             c.keepAlive = keepAlive;
+            c.removeWorkingDirOnExit = removeWorkingDirOnExit;
+            c.keyDelivery = keyDelivery;
             c.labels = labels;
             c.sourceBashrc = sourceBashrc;
             c.jvmOptions = jvmOptions;

@@ -152,6 +152,18 @@ class ActionServerClientTest {
     }
 
     @Test
+    void aBusyServerThatDidNotReadTheRequestIsAskedAgain() throws Exception {
+        server.enqueue(json(503, "{\"detail\": \"The server is busy with other large requests; retry later\"}"));
+        server.enqueue(json(200, RUN_OBSERVATION));
+        assertThat(client.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT).content()).isEqualTo("total 0");
+        assertThat(server.getRequestCount()).isEqualTo(2);
+        server.enqueue(json(503, "{\"detail\": \"upstream sandbox unreachable\"}"));
+        assertThatThrownBy(() -> client.execute(CmdRunAction.of("echo hi"), DEFAULT_TIMEOUT))
+                .isInstanceOf(dev.agentruntime.RuntimeUnavailableException.class);
+        assertThat(server.getRequestCount()).as("a proxy's 503 may hide a request that ran: not re-sent").isEqualTo(3);
+    }
+
+    @Test
     void sendsNoKeyHeaderWhenThereIsNoKey() throws Exception {
         ActionServerClient open = new ActionServerClient(
                 new ServerEndpoint(server.url("/").uri(), Optional.empty(), List.of()), "sess-1");

@@ -101,9 +101,10 @@ public final class DockerRuntime extends ActionServerRuntime {
      * @param insidePorts server, VS Code, app 1, app 2 ports inside the container
      * @param hostPorts   host port by inside port, once read back after the start
      * @param python3     whether the image has python3
+     * @param keyAsFile   the server reads its key from {@link ContainerSpec#KEY_FILE}, copied in before each start
      */
     private record Container(String id, boolean createdHere, Instant createdAt, List<Integer> insidePorts,
-                             Map<Integer, Integer> hostPorts, boolean python3) {
+                             Map<Integer, Integer> hostPorts, boolean python3, boolean keyAsFile) {
 
         int serverPort() {
             return insidePorts.get(0);
@@ -112,7 +113,7 @@ public final class DockerRuntime extends ActionServerRuntime {
         Container withHostPorts(Map<Integer, Integer> ports) {
             // in the order of the inside ports: server first
             return new Container(id, createdHere, createdAt, insidePorts,
-                    Collections.unmodifiableMap(new LinkedHashMap<>(ports)), python3);
+                    Collections.unmodifiableMap(new LinkedHashMap<>(ports)), python3, keyAsFile);
         }
 
         String shortId() {
@@ -123,6 +124,8 @@ public final class DockerRuntime extends ActionServerRuntime {
     private final DockerRuntimeConfig docker;
     private final String containerName;
     private final Secret sessionApiKey;
+    /** The key the server is started with: ours, or on attach the configured one. Set by the start hooks. */
+    private volatile Secret serverKey;
     // Written by the lifecycle hooks (which the base class calls under its lifecycle lock); volatile for readers.
     private volatile DockerClients.Handle handle;
     private volatile Container container;
@@ -138,6 +141,7 @@ public final class DockerRuntime extends ActionServerRuntime {
         this.docker = DockerRuntimeConfig.from(config);
         this.containerName = docker.namePrefix() + "-" + config.sessionId();
         this.sessionApiKey = config.sessionApiKeyOrGenerate();
+        this.serverKey = sessionApiKey;
     }
 
     /** The Docker settings in use. */
@@ -208,7 +212,7 @@ public final class DockerRuntime extends ActionServerRuntime {
     private ServerEndpoint endpoint() {
         Container current = container;
         return ServerEndpoint.of(URI.create("http://" + connectHost() + ":"
-                + current.hostPorts().get(current.serverPort())), sessionApiKey);
+                + current.hostPorts().get(current.serverPort())), serverKey);
     }
 
     private DockerClient dockerClient() {
@@ -232,6 +236,8 @@ public final class DockerRuntime extends ActionServerRuntime {
 
     private void createAndStart(DockerClient client, SandboxImage image, Instant deadline) {
         boolean fixedPorts = docker.hostNetwork() || docker.pauseMode() == PauseMode.STOP;
+        int daemonCpus = Math.max(1, Optional.ofNullable(client.infoCmd().exec().getNCPU()).orElse(1));
+        boolean keyAsFile = docker.user().isPresent() || runsAsRoot(client, image.name());
         for (int attempt = 1; ; attempt++) {
             List<PortLease> leases = fixedPorts ? leasePorts(PortRange.EXECUTION_SERVER, PortRange.VSCODE,
                     PortRange.APP_1, PortRange.APP_2) : List.of();
@@ -242,8 +248,9 @@ public final class DockerRuntime extends ActionServerRuntime {
                 fixedHostPorts.put(inside.get(i), leases.get(i).port());
             }
             ContainerSpec spec = new ContainerSpec(config, docker, image, containerName, sessionApiKey, inside,
-                    fixedHostPorts);
+                    fixedHostPorts, daemonCpus, keyAsFile);
             spec.ensureNamedVolumes(client);
+            spec.ensureIsolatedNetwork(client);
             CreateContainerCmd create = spec.apply(client.createContainerCmd(image.name()));
             docker.createCustomizer().ifPresent(customizer -> customizer.accept(create));
             String id;
@@ -257,7 +264,7 @@ public final class DockerRuntime extends ActionServerRuntime {
                 throw new RuntimeStartupException("Creating container " + containerName + " failed: "
                         + e.getMessage(), e);
             }
-            container = new Container(id, true, Instant.now(), inside, Map.of(), image.python3());
+            container = new Container(id, true, Instant.now(), inside, Map.of(), image.python3(), keyAsFile);
             log.info("sandbox {}: created container {} ({}) from {}", id(), containerName, container.shortId(),
                     image.name());
             connectNetworks(client);
@@ -279,6 +286,14 @@ public final class DockerRuntime extends ActionServerRuntime {
         }
     }
 
+    /** Whether the image's own user is root: then a root-owned 0600 key file is readable by the server. */
+    private static boolean runsAsRoot(DockerClient client, String image) {
+        String user = Optional.ofNullable(client.inspectImageCmd(image).exec().getConfig())
+                .map(c -> c.getUser()).orElse("");
+        String name = user.contains(":") ? user.substring(0, user.indexOf(':')) : user;
+        return name.isEmpty() || name.equals("root") || name.equals("0");
+    }
+
     private static boolean portClash(DockerException e) {
         String message = String.valueOf(e.getMessage());
         return message.contains("port is already allocated") || message.contains("address already in use");
@@ -298,6 +313,11 @@ public final class DockerRuntime extends ActionServerRuntime {
     /** Attaches to the container's output (before starting it, so nothing is missed), then starts it. */
     private void startWithOutput(DockerClient client, Instant deadline) {
         ContainerOutput fresh = follow(client, true);
+        if (container.keyAsFile()) {
+            // the server deletes it once read, so it is put there again before every start
+            client.copyArchiveToContainerCmd(container.id()).withRemotePath(SandboxImage.HOME)
+                    .withTarInputStream(new java.io.ByteArrayInputStream(ContainerSpec.keyArchive(serverKey))).exec();
+        }
         for (int attempt = 1; ; attempt++) {
             try {
                 client.startContainerCmd(container.id()).exec();
@@ -423,8 +443,17 @@ public final class DockerRuntime extends ActionServerRuntime {
                 ServerLaunch.ENV_APP_PORT_1, ServerLaunch.ENV_APP_PORT_2)) {
             inside.add(Integer.parseInt(env.getOrDefault(name, "0")));
         }
+        Optional<Secret> inEnvironment = Optional.ofNullable(env.get(ServerLaunch.ENV_SESSION_API_KEY))
+                .filter(k -> !k.isEmpty()).map(Secret::of); // containers made before the key left the environment
+        boolean running = Boolean.TRUE.equals(info.getState().getRunning());
+        if (running && inEnvironment.isEmpty() && config.sessionApiKey().isEmpty()) {
+            throw new InvalidConfigException("Attaching to the running sandbox " + containerName + " needs its session"
+                    + " API key, which is kept in no container config: set RuntimeConfig.sessionApiKey to the key it"
+                    + " was created with.");
+        }
+        serverKey = config.sessionApiKey().or(() -> inEnvironment).orElse(sessionApiKey);
         container = new Container(info.getId(), false, Instant.now(), List.copyOf(inside), Map.of(),
-                "true".equals(labels.get(Labels.PYTHON3)));
+                "true".equals(labels.get(Labels.PYTHON3)), inEnvironment.isEmpty());
         String status = info.getState().getStatus();
         log.info("sandbox {}: attaching to container {} ({}), state {}", id(), containerName, container.shortId(),
                 status);
@@ -450,11 +479,9 @@ public final class DockerRuntime extends ActionServerRuntime {
         } else {
             readPorts(client);
         }
-        Secret key = Optional.ofNullable(env.get(ServerLaunch.ENV_SESSION_API_KEY)).filter(k -> !k.isEmpty())
-                .map(Secret::of).orElse(sessionApiKey);
         Container current = container;
         return ServerEndpoint.of(URI.create("http://" + connectHost() + ":"
-                + current.hostPorts().get(current.serverPort())), key);
+                + current.hostPorts().get(current.serverPort())), serverKey);
     }
 
     // ------------------------------------------------------------------------------------------------ ready ---

@@ -72,6 +72,11 @@ import java.util.function.Consumer;
  *                         then removed (kept, stopped, when keep-alive is set); while a runtime is open it sends a
  *                         heartbeat, so only an abandoned sandbox times out. {@link Duration#ZERO} disables it.
  * @param namePrefix       containers are named {@code <namePrefix>-<session id>}
+ * @param isolateNetwork   sandboxes join {@value #ISOLATED_NETWORK}, a bridge network with inter-container traffic
+ *                         off, so no sandbox (or other container) reaches another's server; on by default
+ * @param defaultLimits    when {@code cpus}, {@code memoryBytes} or {@code pidsLimit} is not set, apply
+ *                         {@value #DEFAULT_CPUS} cores (at most the daemon's), {@value #DEFAULT_MEMORY_TEXT} and
+ *                         {@value #DEFAULT_PIDS} processes; on by default
  */
 public record DockerRuntimeConfig(
         Optional<URI> dockerHost,
@@ -98,7 +103,9 @@ public record DockerRuntimeConfig(
         boolean hostNetwork,
         PauseMode pauseMode,
         Duration idleTimeout,
-        String namePrefix) implements BackendConfig {
+        String namePrefix,
+        boolean isolateNetwork,
+        boolean defaultLimits) implements BackendConfig {
 
     public static final String DEFAULT_IMAGE = "debian:bookworm-slim";
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -109,7 +116,14 @@ public record DockerRuntimeConfig(
     public static final Set<String> OPTION_KEYS = Set.of("image", "pull.policy", "docker.host", "tls.cert.path",
             "working.dir", "volumes", "workspace.mount", "user", "cpus", "memory", "pids.limit", "gpus", "networks",
             "container.runtime", "init", "privileged", "forward.logs", "bind.address", "host.network", "pause.mode",
-            "idle.timeout", "name.prefix");
+            "idle.timeout", "name.prefix", "isolate.network", "default.limits");
+
+    /** The network sandboxes join when {@link #isolateNetwork()} is on (created when missing, labelled). */
+    public static final String ISOLATED_NETWORK = "agent-runtime-isolated";
+    public static final double DEFAULT_CPUS = 2.0;
+    public static final long DEFAULT_MEMORY = 4L << 30;
+    static final String DEFAULT_MEMORY_TEXT = "4 GiB";
+    public static final long DEFAULT_PIDS = 1024;
 
     public DockerRuntimeConfig {
         dockerHost = Objects.requireNonNullElse(dockerHost, Optional.empty());
@@ -201,7 +215,8 @@ public record DockerRuntimeConfig(
      * {@code pids.limit}, {@code gpus} ({@code all} or {@code 0,1}), {@code networks} (comma-separated),
      * {@code container.runtime}, {@code init}, {@code privileged}, {@code forward.logs}, {@code host.network}
      * ({@code true|false}), {@code bind.address}, {@code pause.mode} ({@code freeze|stop}), {@code idle.timeout}
-     * ({@code 90s}, {@code 5m}, {@code PT1H}, plain seconds, {@code 0} = off), {@code name.prefix}.
+     * ({@code 90s}, {@code 5m}, {@code PT1H}, plain seconds, {@code 0} = off), {@code name.prefix}, {@code isolate.network}
+     * and {@code default.limits} (booleans).
      *
      * @throws InvalidConfigException naming an unknown key (listing the valid ones) or a malformed value
      */
@@ -241,6 +256,8 @@ public record DockerRuntimeConfig(
         o.parsed("pause.mode", PauseMode::parse, "freeze or stop").ifPresent(b::pauseMode);
         o.duration("idle.timeout").ifPresent(b::idleTimeout);
         o.string("name.prefix").ifPresent(b::namePrefix);
+        b.isolateNetwork(o.bool("isolate.network", true));
+        b.defaultLimits(o.bool("default.limits", true));
         return b.build();
     }
 
@@ -273,7 +290,9 @@ public record DockerRuntimeConfig(
         dockerClient.ifPresent(c -> s.append(", dockerClient=caller's"));
         s.append(", forwardLogs=").append(forwardLogs).append(", bindAddress=").append(bindAddress)
                 .append(", hostNetwork=").append(hostNetwork).append(", pauseMode=").append(pauseMode)
-                .append(", idleTimeout=").append(idleTimeout).append(", namePrefix=").append(namePrefix).append(']');
+                .append(", idleTimeout=").append(idleTimeout).append(", namePrefix=").append(namePrefix)
+                .append(", isolateNetwork=").append(isolateNetwork).append(", defaultLimits=").append(defaultLimits)
+                .append(']');
         return s.toString();
     }
 
@@ -301,6 +320,8 @@ public record DockerRuntimeConfig(
         private boolean forwardLogs;
         private String bindAddress = DEFAULT_BIND_ADDRESS;
         private boolean hostNetwork;
+        private boolean isolateNetwork = true;
+        private boolean defaultLimits = true;
         private PauseMode pauseMode = PauseMode.FREEZE;
         private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private String namePrefix = DEFAULT_NAME_PREFIX;
@@ -331,6 +352,8 @@ public record DockerRuntimeConfig(
             forwardLogs = c.forwardLogs;
             bindAddress = c.bindAddress;
             hostNetwork = c.hostNetwork;
+            isolateNetwork = c.isolateNetwork;
+            defaultLimits = c.defaultLimits;
             pauseMode = c.pauseMode;
             idleTimeout = c.idleTimeout;
             namePrefix = c.namePrefix;
@@ -482,6 +505,18 @@ public record DockerRuntimeConfig(
             return this;
         }
 
+        /** Whether sandboxes join the {@value #ISOLATED_NETWORK} network (default true). */
+        public Builder isolateNetwork(boolean value) {
+            this.isolateNetwork = value;
+            return this;
+        }
+
+        /** Whether unset CPU, memory and process limits get the defaults (default true). */
+        public Builder defaultLimits(boolean value) {
+            this.defaultLimits = value;
+            return this;
+        }
+
         public Builder hostNetwork(boolean value) {
             this.hostNetwork = value;
             return this;
@@ -509,7 +544,7 @@ public record DockerRuntimeConfig(
                     Optional.ofNullable(memoryBytes), Optional.ofNullable(pidsLimit), Optional.ofNullable(gpus),
                     networks, Optional.ofNullable(containerRuntime), init, privileged,
                     Optional.ofNullable(createCustomizer), Optional.ofNullable(dockerClient), forwardLogs, bindAddress,
-                    hostNetwork, pauseMode, idleTimeout, namePrefix);
+                    hostNetwork, pauseMode, idleTimeout, namePrefix, isolateNetwork, defaultLimits);
         }
     }
 }

@@ -56,6 +56,7 @@ class DockerLifecycleIT {
 
     private static RuntimeConfig.Builder config(String session, DockerRuntimeConfig.Builder dockerConfig) {
         return RuntimeConfig.builder().type("docker").sessionId(session).startupTimeout(Duration.ofMinutes(3))
+                .sessionApiKey("test-key-" + session) // attach needs the session's key: it is in no container config
                 .backendConfig(dockerConfig.build());
     }
 

@@ -41,6 +41,7 @@ public final class SandboxChild {
 
     static RuntimeConfig.Builder config(String session, DockerRuntimeConfig.Builder docker) {
         return RuntimeConfig.builder().type("docker").sessionId(session)
+                .sessionApiKey("test-key-" + session) // attach needs the session's key: it is in no container config
                 .startupTimeout(Duration.ofMinutes(4))
                 .backendConfig(docker.image(TestImages.DEBIAN).pullPolicy(PullPolicy.NEVER).build());
     }

@@ -127,6 +127,9 @@ public final class LocalRuntime extends ActionServerRuntime {
                 .classDataOptions(local.classDataSharing() ? ServerClassData.of(java, jar, jvmOptions).jvmOptions()
                         : List.of())
                 .appPorts(ports.get(1).port(), ports.get(2).port())
+                // the key on stdin: nothing in the server's environment for /proc/<pid>/environ to show
+                .keyDelivery(ServerLaunch.KeyDelivery.stdin())
+                .removeWorkingDirOnExit(temporaryWorkspace)
                 .build();
         ProcessBuilder builder = new ProcessBuilder(launch.command()).directory(startDirectory())
                 .redirectErrorStream(true);
@@ -144,6 +147,13 @@ public final class LocalRuntime extends ActionServerRuntime {
         } catch (IOException e) {
             throw new RuntimeStartupException("Cannot start the action server for local sandbox " + id() + " with "
                     + java + ": " + e.getMessage() + ". Check the java executable (option 'java').", e);
+        }
+        try {
+            started.getOutputStream().write(launch.stdinPrefix());
+            started.getOutputStream().flush(); // stdin stays open: its end is the server's cue that we are gone
+        } catch (IOException e) {
+            // the server died at once (a broken jar, a bad JVM option): waiting for its ready line reports why
+            log.debug("sandbox {}: the server's stdin closed before the key was written: {}", id(), e.toString());
         }
         process = started;
         server = started.toHandle();

@@ -43,6 +43,10 @@ public final class ContainerSpec {
     private final List<Integer> insidePorts;
     private final Map<Integer, Integer> fixedHostPorts;
     private final ServerLaunch launch;
+    private final int daemonCpus;
+
+    /** Where the session key is put (root, 0600) before every start; the server reads and deletes it. */
+    public static final String KEY_FILE = SandboxImage.HOME + "/session.key";
 
     /**
      * @param insidePorts    server, VS Code, app 1, app 2 ports inside the container
@@ -50,6 +54,20 @@ public final class ContainerSpec {
      */
     public ContainerSpec(RuntimeConfig config, DockerRuntimeConfig docker, SandboxImage image, String name,
                          Secret sessionApiKey, List<Integer> insidePorts, Map<Integer, Integer> fixedHostPorts) {
+        this(config, docker, image, name, sessionApiKey, insidePorts, fixedHostPorts,
+                java.lang.Runtime.getRuntime().availableProcessors(), true);
+    }
+
+    /**
+     * @param daemonCpus how many CPUs the daemon has: the default CPU limit is never above it
+     * @param keyAsFile  hand the key over in {@link #KEY_FILE} (root, 0600); false only for images whose own user is
+     *                   not root and no sandbox user is configured (the server could not read a root file), where it
+     *                   goes in the environment as OpenHands does
+     */
+    public ContainerSpec(RuntimeConfig config, DockerRuntimeConfig docker, SandboxImage image, String name,
+                         Secret sessionApiKey, List<Integer> insidePorts, Map<Integer, Integer> fixedHostPorts,
+                         int daemonCpus, boolean keyAsFile) {
+        this.daemonCpus = daemonCpus;
         this.config = config;
         this.docker = docker;
         this.image = image;
@@ -61,6 +79,10 @@ public final class ContainerSpec {
                 .workingDir(workingDir())
                 .user(docker.user().map(u -> new ServerLaunch.User(u.name(), u.uid())))
                 .idleTimeout(docker.idleTimeout())
+                // not in the container's environment: docker inspect, docker-java's DEBUG log and /proc/1/environ
+                // would show it
+                .keyDelivery(keyAsFile ? ServerLaunch.KeyDelivery.file(KEY_FILE)
+                        : ServerLaunch.KeyDelivery.environment())
                 .appPorts(this.insidePorts.get(1), this.insidePorts.get(2), this.insidePorts.get(3))
                 .build();
     }
@@ -108,6 +130,9 @@ public final class ContainerSpec {
         if (docker.hostNetwork()) {
             host.withNetworkMode("host");
         } else {
+            if (docker.isolateNetwork()) {
+                host.withNetworkMode(DockerRuntimeConfig.ISOLATED_NETWORK);
+            }
             List<PortBinding> bindings = new ArrayList<>();
             for (int inside : insidePorts) {
                 Integer fixed = fixedHostPorts.get(inside);
@@ -118,9 +143,9 @@ public final class ContainerSpec {
             host.withPortBindings(bindings);
         }
         docker.containerRuntime().ifPresent(host::withRuntime);
-        docker.cpus().ifPresent(cpus -> host.withNanoCPUs(Math.round(cpus * 1_000_000_000d)));
-        docker.memoryBytes().ifPresent(host::withMemory);
-        docker.pidsLimit().ifPresent(host::withPidsLimit);
+        cpus().ifPresent(cpus -> host.withNanoCPUs(Math.round(cpus * 1_000_000_000d)));
+        memoryBytes().ifPresent(host::withMemory);
+        pidsLimit().ifPresent(host::withPidsLimit);
         docker.gpus().ifPresent(gpus -> {
             DeviceRequest request = new DeviceRequest().withDriver("").withCapabilities(List.of(List.of("gpu")));
             if (gpus.allDevices()) {
@@ -131,6 +156,61 @@ public final class ContainerSpec {
             host.withDeviceRequests(List.of(request));
         });
         return host;
+    }
+
+    /** The CPU limit: the configured one, or the default (at most the daemon's CPUs) unless defaults are off. */
+    public Optional<Double> cpus() {
+        return docker.cpus().or(() -> docker.defaultLimits()
+                ? Optional.of(Math.min(DockerRuntimeConfig.DEFAULT_CPUS, Math.max(1, daemonCpus))) : Optional.empty());
+    }
+
+    public Optional<Long> memoryBytes() {
+        return docker.memoryBytes().or(() -> docker.defaultLimits() ? Optional.of(DockerRuntimeConfig.DEFAULT_MEMORY)
+                : Optional.empty());
+    }
+
+    public Optional<Long> pidsLimit() {
+        return docker.pidsLimit().or(() -> docker.defaultLimits() ? Optional.of(DockerRuntimeConfig.DEFAULT_PIDS)
+                : Optional.empty());
+    }
+
+    /**
+     * Creates the isolated network when it is missing: a bridge with inter-container traffic off, labelled as ours.
+     * Two creators racing both end with the one network.
+     */
+    public void ensureIsolatedNetwork(DockerClient client) {
+        if (docker.hostNetwork() || !docker.isolateNetwork()) {
+            return;
+        }
+        String name = DockerRuntimeConfig.ISOLATED_NETWORK;
+        if (!client.listNetworksCmd().withNameFilter(name).exec().stream().filter(n -> name.equals(n.getName()))
+                .toList().isEmpty()) {
+            return;
+        }
+        try {
+            client.createNetworkCmd().withName(name).withDriver("bridge").withCheckDuplicate(true)
+                    .withOptions(Map.of("com.docker.network.bridge.enable_icc", "false"))
+                    .withLabels(Labels.owned("network")).exec();
+        } catch (com.github.dockerjava.api.exception.ConflictException raced) {
+            // another JVM created it first
+        }
+    }
+
+    /** Whether the key goes in {@link #KEY_FILE}, to be copied in with {@link #keyArchive} before each start. */
+    public boolean keyAsFile() {
+        return launch.keyDelivery() instanceof ServerLaunch.KeyDelivery.File;
+    }
+
+    /** The session key as a tar for the container's {@link SandboxImage#HOME}: one root-owned 0600 file. */
+    public static byte[] keyArchive(Secret key) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (dev.agentruntime.internal.TarWriter tar = new dev.agentruntime.internal.TarWriter(bytes, 0)) {
+            tar.bytes("session.key", (key.reveal() + "\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8), 0600);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
     }
 
     /** Bind mounts and named volumes, the workspace first. */

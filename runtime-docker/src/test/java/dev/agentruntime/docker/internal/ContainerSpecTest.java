@@ -68,7 +68,7 @@ class ContainerSpecTest {
                         .noChangeTimeout(Duration.ofMillis(2500)),
                 DockerRuntimeConfig.builder().env("CONTAINER_VAR", "2").idleTimeout(Duration.ofSeconds(30)).build(),
                 Map.of()).environment();
-        assertThat(env).containsEntry("SESSION_API_KEY", "the-key")
+        assertThat(env).doesNotContainKey("SESSION_API_KEY").doesNotContainValue("the-key")
                 .containsEntry("SHELL_VAR", "1").containsEntry("CONTAINER_VAR", "2")
                 .containsEntry("NO_CHANGE_TIMEOUT_SECONDS", "2.5")
                 .containsEntry("AGENT_RUNTIME_IDLE_TIMEOUT_SECONDS", "30")
@@ -130,5 +130,32 @@ class ContainerSpecTest {
         assertThat(command).contains("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
                 .containsSubsequence("-jar", "/opt/agent-runtime/runtime-server.jar", "60000", "--working-dir",
                         "/workspace", "--username", "oh", "--user-id", "1000");
+    }
+
+    @Test
+    void theKeyGoesInARootOnlyFileCopiedInBeforeEachStartNotInTheContainerConfig() throws Exception {
+        ContainerSpec spec = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of());
+        assertThat(spec.keyAsFile()).isTrue();
+        assertThat(spec.launch().command()).containsSubsequence("--session-api-key-file", ContainerSpec.KEY_FILE);
+        byte[] tar = ContainerSpec.keyArchive(Secret.of("the-key"));
+        assertThat(new String(tar, 0, 11, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("session.key");
+        assertThat(new String(tar, 100, 7, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("0000600");
+        assertThat(new String(tar, 512, 8, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("the-key\n");
+    }
+
+    @Test
+    void sandboxesJoinTheIsolatedNetworkAndGetDefaultLimits() {
+        HostConfig host = new ContainerSpec(RuntimeConfig.builder().sessionId("s1").build(),
+                DockerRuntimeConfig.defaults(), IMAGE, "n", Secret.of("k"), PORTS, Map.of(), 1, true).hostConfig();
+        assertThat(host.getNetworkMode()).isEqualTo(DockerRuntimeConfig.ISOLATED_NETWORK);
+        assertThat(host.getNanoCPUs()).as("never more than the daemon's one CPU").isEqualTo(1_000_000_000L);
+        assertThat(host.getMemory()).isEqualTo(DockerRuntimeConfig.DEFAULT_MEMORY);
+        assertThat(host.getPidsLimit()).isEqualTo(DockerRuntimeConfig.DEFAULT_PIDS);
+        HostConfig open = spec(RuntimeConfig.builder(), DockerRuntimeConfig.builder().isolateNetwork(false)
+                .defaultLimits(false).build(), Map.of()).hostConfig();
+        assertThat(open.getNetworkMode()).isNull();
+        assertThat(open.getMemory()).isNull();
+        assertThat(open.getPidsLimit()).isNull();
+        assertThat(open.getNanoCPUs()).isNull();
     }
 }

@@ -126,6 +126,7 @@ public final class ServerBootstrap {
      * {@link #logFile()}, exit code into {@link #exitFile()} when it ends.
      */
     public void start(ServerLaunch launch) {
+        launch = handOverKey(launch);
         String log = ServerLaunch.shellQuote(logFile());
         String exit = ServerLaunch.shellQuote(exitFile());
         // only the subshell goes to the background, with every stream redirected: the exec call's own streams must
@@ -135,6 +136,41 @@ public final class ServerBootstrap {
                 + " 2>&1 < /dev/null; echo $? > " + exit + " ) > /dev/null 2>&1 < /dev/null & }";
         run(script, COMMAND_TIMEOUT, "start the action server");
         progress.accept("Started the action server in " + vendor + " sandbox " + sandboxId);
+    }
+
+    /** The file the session key is uploaded to; the server reads and deletes it at start. */
+    public String keyFile() {
+        return stateDir + "/session.key";
+    }
+
+    /**
+     * Uploads the key to {@link #keyFile()} (0600) and makes the launch read it from there: the key is then in no
+     * command line and no environment inside the sandbox.
+     */
+    private ServerLaunch handOverKey(ServerLaunch launch) {
+        java.nio.file.Path local = null;
+        try {
+            local = java.nio.file.Files.createTempFile("agent-runtime-key-", ".tmp",
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            java.nio.file.Files.writeString(local, launch.sessionApiKey().reveal() + "\n");
+            run("mkdir -p " + ServerLaunch.shellQuote(stateDir) + " && rm -f " + ServerLaunch.shellQuote(keyFile()),
+                    COMMAND_TIMEOUT, "prepare the key file");
+            commands.upload(local, keyFile());
+            run("chmod 600 " + ServerLaunch.shellQuote(keyFile()), COMMAND_TIMEOUT, "protect the key file");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("Cannot stage the session key for " + vendor + " sandbox "
+                    + sandboxId, e);
+        } finally {
+            if (local != null) {
+                try {
+                    java.nio.file.Files.deleteIfExists(local);
+                } catch (java.io.IOException ignored) {
+                    // a temp file of ours, 0600
+                }
+            }
+        }
+        return launch.withKeyDelivery(ServerLaunch.KeyDelivery.file(keyFile()));
     }
 
     /** Whether the server has ended (its exit file exists). */
