@@ -118,6 +118,9 @@ class ServerBootstrapIT {
                 long pid = Long.parseLong(client.execute(CmdRunAction.of("echo $PPID"), Duration.ofSeconds(30))
                         .content().strip());
                 servers.add(pid);
+                assertThat(Path.of(bootstrap.keyFile())).as("the key file is deleted once read").doesNotExist();
+                assertThat(Files.readString(Path.of("/proc/" + pid + "/environ"))).as("the server's environment")
+                        .doesNotContain(launch.sessionApiKey().reveal());
                 assertThat(commandsRun).as("start() returned while the server runs: it is detached").isNotEmpty();
                 ProcessHandle.of(pid).orElseThrow().destroy();
             }
