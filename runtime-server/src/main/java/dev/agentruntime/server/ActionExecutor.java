@@ -58,10 +58,6 @@ class ActionExecutor implements AutoCloseable {
     private PythonKernel python; // made on the first cell (most sessions never run one); guarded by pythonLock
     private boolean closed;      // guarded by pythonLock
 
-    ActionExecutor(BashSession shell, PythonKernel python, FileService files) {
-        this(shell, () -> python, files, ServerLimits.defaults());
-    }
-
     /** @param python makes the Python kernel on the first {@code run_ipython} action, not before */
     ActionExecutor(BashSession shell, Supplier<PythonKernel> python, FileService files, ServerLimits limits) {
         this.shell = shell;

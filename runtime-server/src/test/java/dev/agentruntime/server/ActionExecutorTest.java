@@ -48,7 +48,7 @@ class ActionExecutorTest {
 
     @Test
     void aHangingActionIsAnsweredAtItsDeadlineAndFreesTheLock() throws Exception {
-        BashSession shell = new BashSession(root, Map.of(), Duration.ofSeconds(10), List.of("bash"), "u", "h");
+        BashSession shell = new BashSession(root, Map.of(), Duration.ofSeconds(10), List.of("bash"), "u", "h", true);
         Hanging executor = new Hanging(shell, new FileService(root), ServerLimits.defaults());
         try {
             FileReadAction hangs = new FileReadAction("/nonexistent-a", 0, -1, "", FileReadAction.ImplSource.DEFAULT,

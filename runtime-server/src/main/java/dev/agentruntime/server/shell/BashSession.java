@@ -89,13 +89,8 @@ public final class BashSession implements AutoCloseable {
      * @param environment     the shell's environment (the server's own, plus configured variables)
      * @param noChangeTimeout the soft "no new output" timeout
      * @param shellCommand    how to start bash (e.g. {@code bash}, or {@code runuser -u alice -- bash})
+     * @param sourceBashrc    whether the shell sources {@code ~/.bashrc} as it starts (OpenHands does)
      */
-    public BashSession(Path workDir, Map<String, String> environment, Duration noChangeTimeout,
-                       List<String> shellCommand, String username, String hostname) {
-        this(workDir, environment, noChangeTimeout, shellCommand, username, hostname, true);
-    }
-
-    /** @param sourceBashrc whether the shell sources {@code ~/.bashrc} as it starts (OpenHands does) */
     public BashSession(Path workDir, Map<String, String> environment, Duration noChangeTimeout,
                        List<String> shellCommand, String username, String hostname, boolean sourceBashrc) {
         this.sourceBashrc = sourceBashrc;
