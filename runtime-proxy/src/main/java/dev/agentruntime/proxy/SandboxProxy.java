@@ -26,8 +26,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *
  * <pre>{@code
  * SandboxProxy proxy = SandboxProxy.builder()
- *         .router(request -> routeByFirstPathSegment(request))      // Optional<Route>, or throw ProxyRefusal 404
- *         .authorizer((request, route) -> checkSessionKey(request, route)) // throw ProxyRefusal 403
+ *         .router(request -> routeByFirstPathSegment(request))      // Optional<Route>, or throw Refusal 404
+ *         .authorizer((request, route) -> checkSessionKey(request, route)) // throw Refusal 403
  *         .removeRequestHeaders("X-API-Key")
  *         .idleTimeout(Duration.ofHours(1))                          // longer than the longest action
  *         .build();
@@ -71,13 +71,13 @@ public final class SandboxProxy extends ProxyHandler {
         }
     }
 
-    /** Decides whether a request is for a sandbox; may throw {@link ProxyRefusal} (unknown sandbox, paused ...). */
+    /** Decides whether a request is for a sandbox; may throw {@link Refusal} (unknown sandbox, paused ...). */
     @FunctionalInterface
     public interface Router {
         java.util.Optional<Route> route(Request request);
     }
 
-    /** Checks a routed request before it is forwarded; throws {@link ProxyRefusal} to refuse it. */
+    /** Checks a routed request before it is forwarded; throws {@link Refusal} to refuse it. */
     @FunctionalInterface
     public interface Authorizer {
         void check(Request request, Route route);
@@ -86,7 +86,7 @@ public final class SandboxProxy extends ProxyHandler {
     /** The answer when the sandbox cannot be reached (nothing was sent back yet). */
     @FunctionalInterface
     public interface Unreachable {
-        ProxyRefusal answer(Route route, Throwable failure);
+        Refusal answer(Route route, Throwable failure);
     }
 
     /** Told about every forwarded exchange once it ended, for metrics and logs. */
@@ -127,7 +127,7 @@ public final class SandboxProxy extends ProxyHandler {
                 return false;
             }
             authorizer.check(request, route);
-        } catch (ProxyRefusal refusal) {
+        } catch (Refusal refusal) {
             refusal.write(response, callback);
             return true;
         }
@@ -200,7 +200,7 @@ public final class SandboxProxy extends ProxyHandler {
             return;
         }
         proxyToClientResponse.reset();
-        ProxyRefusal answer = unreachable.answer(route, failure);
+        Refusal answer = unreachable.answer(route, failure);
         observe(clientToProxyRequest, route, answer.status());
         answer.write(proxyToClientResponse, proxyToClientCallback);
     }
@@ -244,7 +244,7 @@ public final class SandboxProxy extends ProxyHandler {
         private Router router;
         private Authorizer authorizer = (request, route) -> {
         };
-        private Unreachable unreachable = (route, failure) -> ProxyRefusal.json(502,
+        private Unreachable unreachable = (route, failure) -> Refusal.json(502,
                 "{\"detail\": \"Sandbox " + route.sandboxId().replace("\"", "") + " does not answer\"}");
         private Observer observer = (route, request, status, nanos) -> {
         };

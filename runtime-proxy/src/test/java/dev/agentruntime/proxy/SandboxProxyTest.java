@@ -70,7 +70,7 @@ class SandboxProxyTest {
                         return Optional.empty();
                     }
                     if (parts[1].equals("sbx-missing")) {
-                        throw ProxyRefusal.json(404, "{\"detail\": \"no sandbox sbx-missing\"}");
+                        throw Refusal.json(404, "{\"detail\": \"no sandbox sbx-missing\"}");
                     }
                     int port = parts[1].equals("sbx-closed") ? closedPort : backend.getAddress().getPort();
                     String rest = "/" + (parts.length > 2 ? parts[2] : "");
@@ -81,7 +81,7 @@ class SandboxProxyTest {
                 })
                 .authorizer((request, route) -> {
                     if ("no".equals(request.getHeaders().get("X-Let-Me"))) {
-                        throw ProxyRefusal.json(403, "{\"detail\": \"Invalid API Key\"}").withHeader("X-Why", "test");
+                        throw Refusal.json(403, "{\"detail\": \"Invalid API Key\"}").withHeader("X-Why", "test");
                     }
                 })
                 .removeRequestHeaders("X-API-Key")
@@ -94,7 +94,7 @@ class SandboxProxyTest {
         server.setHandler(new Handler.Sequence(proxy, new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
-                ProxyRefusal.json(418, "{\"detail\": \"not for the proxy\"}").write(response, callback);
+                Refusal.json(418, "{\"detail\": \"not for the proxy\"}").write(response, callback);
                 return true;
             }
         }));

@@ -10,18 +10,18 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * An answer the proxy gives itself instead of forwarding: status, headers, a body in the caller's error shape
+ * An HTTP answer given instead of a normal one (the proxy's instead of forwarding, an API's error): status, headers, a body in the caller's error shape
  * (OpenHands' {@code {"detail": ...}}, a vendor's {@code {"message": ...}}). Thrown by routers and authorizers, made
  * by the unreachable handler.
  */
-public final class ProxyRefusal extends RuntimeException {
+public final class Refusal extends RuntimeException {
 
     private final int status;
     private final Map<String, String> headers;
     private final String contentType;
     private final byte[] body;
 
-    public ProxyRefusal(int status, Map<String, String> headers, String contentType, byte[] body) {
+    public Refusal(int status, Map<String, String> headers, String contentType, byte[] body) {
         super("HTTP " + status + ": " + new String(body, 0, Math.min(body.length, 300), StandardCharsets.UTF_8), null,
                 false, false);
         this.status = status;
@@ -31,15 +31,15 @@ public final class ProxyRefusal extends RuntimeException {
     }
 
     /** A JSON answer; {@code json} must already be JSON text. */
-    public static ProxyRefusal json(int status, String json) {
-        return new ProxyRefusal(status, Map.of(), "application/json", json.getBytes(StandardCharsets.UTF_8));
+    public static Refusal json(int status, String json) {
+        return new Refusal(status, Map.of(), "application/json", json.getBytes(StandardCharsets.UTF_8));
     }
 
     /** The same answer with one more header (e.g. {@code Retry-After}). */
-    public ProxyRefusal withHeader(String name, String value) {
+    public Refusal withHeader(String name, String value) {
         Map<String, String> more = new LinkedHashMap<>(headers);
         more.put(name, value);
-        return new ProxyRefusal(status, more, contentType, body);
+        return new Refusal(status, more, contentType, body);
     }
 
     public int status() {
