@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.agentruntime.RuntimeStatus;
 import dev.agentruntime.testkit.AgentSandboxContainer;
+import dev.agentruntime.testkit.RequiresDocker;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.testcontainers.junit.jupiter.Container;

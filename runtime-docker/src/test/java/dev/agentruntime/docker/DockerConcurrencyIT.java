@@ -2,6 +2,7 @@ package dev.agentruntime.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.agentruntime.testkit.RequiresDocker;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

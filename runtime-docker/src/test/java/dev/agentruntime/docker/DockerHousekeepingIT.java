@@ -11,6 +11,7 @@ import dev.agentruntime.Secret;
 import dev.agentruntime.docker.internal.ContainerSpec;
 import dev.agentruntime.docker.internal.Labels;
 import dev.agentruntime.spi.SandboxOwner;
+import dev.agentruntime.testkit.RequiresDocker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

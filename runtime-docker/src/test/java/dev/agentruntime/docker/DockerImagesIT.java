@@ -10,6 +10,7 @@ import dev.agentruntime.StatusEvent;
 import dev.agentruntime.docker.internal.Labels;
 import dev.agentruntime.internal.JreLinker;
 import dev.agentruntime.internal.ServerJar;
+import dev.agentruntime.testkit.RequiresDocker;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.dockerjava.api.command.WaitContainerResultCallback;
 import com.github.dockerjava.api.exception.DockerClientException;
+import dev.agentruntime.testkit.RequiresDocker;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;

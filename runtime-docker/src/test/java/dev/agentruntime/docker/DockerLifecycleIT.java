@@ -15,6 +15,7 @@ import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.RuntimeStatus;
 import dev.agentruntime.StatusEvent;
 import dev.agentruntime.docker.internal.Labels;
+import dev.agentruntime.testkit.RequiresDocker;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

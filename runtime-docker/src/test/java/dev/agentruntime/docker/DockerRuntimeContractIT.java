@@ -1,6 +1,7 @@
 package dev.agentruntime.docker;
 
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.testkit.RequiresDocker;
 import dev.agentruntime.testkit.RuntimeContractTest;
 
 /**

@@ -10,7 +10,7 @@ final class Endpoints {
     }
 
     static Map<String, ActionServer.Endpoint> extra(ServerOptions options) {
-        TransferHandlers transfers = new TransferHandlers(options.workingDir());
+        TransferHandlers transfers = new TransferHandlers(options.workingDir(), options.limits());
         return Map.of(
                 "/upload_file", new ActionServer.Endpoint("POST", transfers::upload),
                 "/download_files", new ActionServer.Endpoint("GET", transfers::download),

@@ -1,6 +1,7 @@
 package dev.agentruntime.server;
 
 import dev.agentruntime.server.files.FileService;
+import dev.agentruntime.server.os.ProcessControl;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
 import dev.agentruntime.spi.ServerLaunch;
@@ -24,10 +25,6 @@ import org.slf4j.LoggerFactory;
 public final class Main {
 
     static {
-        // Must be set before the JDK's HttpServer classes load: without TCP_NODELAY every response waits ~40 ms
-        // for a delayed ACK; idle keep-alive connections live longer than the client's pool keeps them.
-        System.setProperty("sun.net.httpserver.nodelay", "true");
-        System.setProperty("sun.net.httpserver.idleInterval", "600");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         // Milliseconds since start, not a wall-clock format: SimpleDateFormat drags in the locale and calendar
         // machinery, ~1/10 of the server's start-up CPU. Container runtimes timestamp the log lines anyway.
@@ -46,12 +43,17 @@ public final class Main {
         ServerOptions options;
         try {
             options = ServerOptions.parse(args, System.getenv());
+            options = SessionKeys.resolve(options, System.in);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.exit(2);
             return;
         }
         log.info("starting with {}", options);
+        // Before anything else: our environment (which may hold SESSION_API_KEY) and memory are closed to processes
+        // of our own user from now on, and every process the session starts stays our descendant.
+        ProcessControl.hideFromSameUser();
+        ProcessControl.becomeSubreaper();
         Files.createDirectories(options.workingDir());
         ShellUser user = ShellUser.resolve(options);
         Map<String, String> env = new HashMap<>(System.getenv());
@@ -60,7 +62,17 @@ public final class Main {
         env.remove("JAVA_TOOL_OPTIONS");
         // AGENT_RUNTIME_SOURCE_BASHRC=false: skip ~/.bashrc (OpenHands sources it; a pyenv/nvm one costs 100s of ms)
         boolean sourceBashrc = !"false".equalsIgnoreCase(env.remove("AGENT_RUNTIME_SOURCE_BASHRC"));
-        BashSession shell = new BashSession(options.workingDir(), env, options.noChangeTimeout(), user.shellCommand(),
+        user.applyTo(env);
+        // bind first (a privileged port needs root), then give root up for good before the shell or any file action
+        ActionServer server = new ActionServer(options, Endpoints.extra(options));
+        server.bind();
+        if (user.account() != null) {
+            ProcessControl.dropTo(user.account());
+            ProcessControl.hideFromSameUser(); // setuid may reset the flag
+            log.info("running as {} (uid {})", user.name(), user.account().uid());
+        }
+        Path ptyNatives = ptyNativesDirectory();
+        BashSession shell = new BashSession(options.workingDir(), env, options.noChangeTimeout(), List.of("bash"),
                 user.name(), hostname(), sourceBashrc);
         // bash (and its ~/.bashrc) start in their own process while this thread sets up the HTTP side
         java.util.concurrent.CompletableFuture<Void> shellStarted = new java.util.concurrent.CompletableFuture<>();
@@ -72,16 +84,23 @@ public final class Main {
                 shellStarted.completeExceptionally(e);
             }
         });
-        ActionExecutor executor = new ActionExecutor(shell, () -> new PythonKernel(options.workingDir(), env),
-                new FileService(options.workingDir()));
-        ActionServer server = new ActionServer(options, executor, Endpoints.extra(options));
+        ServerOptions finalOptions = options;
+        ActionExecutor executor = new ActionExecutor(shell, () -> new PythonKernel(finalOptions.workingDir(), env),
+                new FileService(options.workingDir(), options.limits().maxFileBytes()), options.limits());
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            executor.close();
+            shutDown(finalOptions, server, executor);
+            try {
+                if (ptyNatives != null) {
+                    BashSession.deleteScratch(ptyNatives);
+                }
+            } catch (IOException | RuntimeException ignored) {
+                // best effort; the next server removes it
+            }
         }, "agent-runtime-shutdown"));
+        ProcessControl.startOrphanReaper(Duration.ofSeconds(5));
 
-        server.start();
+        server.start(executor);
         try {
             shellStarted.join();
         } catch (java.util.concurrent.CompletionException e) {
@@ -91,7 +110,8 @@ public final class Main {
         System.out.println(ServerLaunch.READY_LINE_PREFIX + server.port());
         System.out.flush();
         log.info("ready on port {}", server.port());
-        daemon("agent-runtime-warm-up", () -> warmUp(options.bindAddress(), server.port(), options.sessionApiKey()));
+        String key = options.sessionApiKey();
+        daemon("agent-runtime-warm-up", () -> warmUp(finalOptions.bindAddress(), server.port(), key));
 
         if (options.exitOnStdinEof()) {
             daemon("agent-runtime-parent-watch", () -> {
@@ -127,6 +147,30 @@ public final class Main {
     }
 
     /**
+     * Stops serving, stops the shell and the kernel, kills every process the session left (adopted orphans included:
+     * we are their subreaper), and removes the working directory when asked to.
+     */
+    static void shutDown(ServerOptions options, ActionServer server, ActionExecutor executor) {
+        if (server != null) {
+            server.close();
+        }
+        if (executor != null) {
+            executor.close();
+        }
+        int left = ProcessControl.killAllDescendants(Duration.ofSeconds(5));
+        if (left > 0) {
+            log.warn("{} processes of the session were still running at shutdown", left);
+        }
+        if (options.removeWorkingDirOnExit()) {
+            try {
+                deleteTree(options.workingDir());
+            } catch (IOException | RuntimeException e) {
+                log.warn("cannot remove the working directory {}: {}", options.workingDir(), e.toString());
+            }
+        }
+    }
+
+    /**
      * Sends this server a readiness probe and a {@code true} command over loopback, once it is ready: the first
      * HTTP exchange, the first action through the codec, executor and shell load and link a few hundred classes
      * (50-100 ms of CPU). Done here, off the request path, the ready line does not wait for it and the first real
@@ -149,6 +193,53 @@ public final class Main {
         } catch (IOException | RuntimeException e) {
             log.debug("warm-up failed (harmless): {}", e.toString());
         }
+    }
+
+    private static final String PTY_NATIVES_PREFIX = "agent-runtime-pty4j-";
+
+    /**
+     * pty4j extracts its native library into a fresh temporary directory per JVM and relies on deleteOnExit, so every
+     * server killed with SIGKILL left one behind. It extracts into ours instead: named after our pid, removed at exit,
+     * and removed by the next server when we were killed. (Not /dev/shm: it is often mounted noexec.)
+     */
+    private static Path ptyNativesDirectory() {
+        try {
+            Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+            BashSession.removeStale(tmp, PTY_NATIVES_PREFIX);
+            Path dir = Files.createTempDirectory(tmp, PTY_NATIVES_PREFIX + ProcessHandle.current().pid() + "-");
+            System.setProperty("pty4j.tmpdir", dir.toString());
+            return dir;
+        } catch (IOException | RuntimeException e) {
+            log.debug("pty4j keeps its own temporary directory: {}", e.toString());
+            return null;
+        }
+    }
+
+    /** Removes a directory tree without following symbolic links out of it. */
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a)
+                    throws IOException {
+                Files.deleteIfExists(file);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                Files.deleteIfExists(file);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                Files.deleteIfExists(dir);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     private static void selfRequest(InetAddress host, int port, String request) throws IOException {
@@ -182,18 +273,22 @@ public final class Main {
         }
     }
 
-    /** The user the shell runs as, and how to start bash as that user. */
-    record ShellUser(String name, List<String> shellCommand) {
+    /**
+     * The user the shell runs as. With {@code --username U} and a server started as root, U is created when missing
+     * (OpenHands' {@code useradd}), given the working directory, and the whole server then drops to U
+     * ({@link ProcessControl#dropTo}) before the shell starts or a file is touched: the shell, the editor, reads,
+     * writes and uploads all run with U's credentials, and what they create belongs to U.
+     */
+    record ShellUser(String name, ProcessControl.Account account) {
 
         static ShellUser resolve(ServerOptions options) throws IOException, InterruptedException {
             String current = System.getProperty("user.name");
             String wanted = options.username();
-            boolean root = "root".equals(current);
-            if (wanted == null || wanted.equals(current) || !root) {
+            if (wanted == null || wanted.equals(current) || !ProcessControl.isRoot()) {
                 if (wanted != null && !wanted.equals(current)) {
                     log.warn("--username {} ignored: the server runs as {} and cannot switch users", wanted, current);
                 }
-                return new ShellUser(current, List.of("bash"));
+                return new ShellUser(current, null);
             }
             if (run("id", "-u", wanted) != 0) {
                 List<String> add = new ArrayList<>(List.of("useradd", "-m", "-s", "/bin/bash"));
@@ -206,7 +301,18 @@ public final class Main {
                 }
             }
             run("chown", "-R", wanted, options.workingDir().toString());
-            return new ShellUser(wanted, List.of("runuser", "-u", wanted, "--", "bash"));
+            return new ShellUser(wanted, ProcessControl.account(wanted));
+        }
+
+        /** The variables {@code runuser} used to set for the user's shell. */
+        void applyTo(Map<String, String> env) {
+            if (account == null) {
+                return;
+            }
+            env.put("HOME", account.home());
+            env.put("USER", account.name());
+            env.put("LOGNAME", account.name());
+            env.put("SHELL", account.shell());
         }
 
         private static int run(String... command) throws IOException, InterruptedException {

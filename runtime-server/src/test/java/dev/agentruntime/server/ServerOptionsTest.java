@@ -153,8 +153,47 @@ class ServerOptionsTest {
     }
 
     @Test
-    void emptySessionKeyMeansOpen() {
-        assertThat(parseEnv(Map.of("SESSION_API_KEY", "")).sessionApiKey()).isNull();
+    void emptyOrBlankSessionKeyIsRefused() {
+        // an empty key used to turn authentication off without a word
+        for (String key : new String[] {"", "  "}) {
+            assertThatThrownBy(() -> parseEnv(Map.of("SESSION_API_KEY", key)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("SESSION_API_KEY is set but")
+                    .hasMessageContaining("would turn authentication off");
+        }
+    }
+
+    @Test
+    void unsetSessionKeyMeansOpen() {
+        assertThat(parseEnv(Map.of()).sessionApiKey()).isNull();
+    }
+
+    @Test
+    void sessionKeyComesFromOneSourceOnly() {
+        assertThatThrownBy(() -> ServerOptions.parse(new String[] {"0", "--session-api-key-stdin"},
+                Map.of("SESSION_API_KEY", "k")))
+                .hasMessageContaining("give the session key one way");
+        assertThat(ServerOptions.parse(new String[] {"0", "--session-api-key-file", "/run/key"}, Map.of())
+                .sessionApiKeyFile()).isEqualTo(java.nio.file.Path.of("/run/key"));
+    }
+
+    @Test
+    void removingTheWorkingDirectoryRefusesTopLevelDirectories() {
+        assertThatThrownBy(() -> ServerOptions.parse(new String[] {"0", "--working-dir", "/tmp",
+                "--remove-working-dir-on-exit"}, Map.of()))
+                .hasMessageContaining("refuses to remove /tmp");
+        assertThat(ServerOptions.parse(new String[] {"0", "--working-dir", "/tmp/ws-1", "--remove-working-dir-on-exit"},
+                Map.of()).removeWorkingDirOnExit()).isTrue();
+    }
+
+    @Test
+    void limitsComeFromTheEnvironment() {
+        ServerLimits limits = parseEnv(Map.of("AGENT_RUNTIME_MAX_COMMAND_BYTES", "1000",
+                "AGENT_RUNTIME_MAX_ACTION_SECONDS", "5")).limits();
+        assertThat(limits.maxCommandBytes()).isEqualTo(1000);
+        assertThat(limits.maxActionTime()).isEqualTo(java.time.Duration.ofSeconds(5));
+        assertThatThrownBy(() -> parseEnv(Map.of("AGENT_RUNTIME_MAX_UPLOAD_ENTRIES", "-1")))
+                .hasMessageContaining("AGENT_RUNTIME_MAX_UPLOAD_ENTRIES must be a positive integer");
     }
 
     @Test

@@ -74,6 +74,30 @@ final class ServerProcess implements AutoCloseable {
     }
 
     static ServerProcess start(Map<String, String> env, Path workingDir, boolean ownsWorkingDir) {
+        return start(env, workingDir, ownsWorkingDir, List.of(), null);
+    }
+
+    /**
+     * @param extraArgs server options after {@code --working-dir}
+     * @param stdinLine written to the server's stdin before waiting for the ready line (null: nothing)
+     */
+    static ServerProcess start(Map<String, String> env, Path workingDir, boolean ownsWorkingDir, List<String> extraArgs,
+                               String stdinLine) {
+        Process process = launch(env, workingDir, extraArgs);
+        if (stdinLine != null) {
+            try {
+                process.getOutputStream().write((stdinLine + "\n").getBytes(StandardCharsets.UTF_8));
+                process.getOutputStream().flush();
+            } catch (IOException e) {
+                killTree(process);
+                throw new UncheckedIOException(e);
+            }
+        }
+        return await(process, env, workingDir, ownsWorkingDir);
+    }
+
+    /** Starts the server jar without waiting for it (for tests of refused starts). */
+    static Process launch(Map<String, String> env, Path workingDir, List<String> extraArgs) {
         String jar = System.getProperty(JAR_PROPERTY);
         if (jar == null || !Files.isRegularFile(Path.of(jar))) {
             throw new IllegalStateException("system property " + JAR_PROPERTY + " must name the built server jar"
@@ -84,18 +108,22 @@ final class ServerProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(ServerLaunch.JVM_FLAGS);
         command.addAll(List.of("-jar", jar, "0", "--working-dir", workingDir.toString()));
+        command.addAll(extraArgs);
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().remove("SESSION_API_KEY");
         builder.environment().remove("NO_CHANGE_TIMEOUT_SECONDS");
         builder.environment().remove("AGENT_RUNTIME_IDLE_TIMEOUT_SECONDS");
         builder.environment().remove("AGENT_RUNTIME_EXIT_ON_STDIN_EOF");
         builder.environment().putAll(env);
-        Process process;
         try {
-            process = builder.start();
+            return builder.start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + builder.command(), e);
         }
+    }
+
+    private static ServerProcess await(Process process, Map<String, String> env, Path workingDir,
+                                       boolean ownsWorkingDir) {
         Deque<String> log = new ArrayDeque<>();
         CompletableFuture<Integer> ready = new CompletableFuture<>();
         pump(process.getInputStream(), "stdout", log, ready);
@@ -115,6 +143,11 @@ final class ServerProcess implements AutoCloseable {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
         return new ServerProcess(process, workingDir, ownsWorkingDir, env.get("SESSION_API_KEY"), port, http, log);
+    }
+
+    /** The same server, authenticating with {@code key} (one handed over by file or stdin). */
+    ServerProcess withKey(String key) {
+        return new ServerProcess(process, workingDir, ownsWorkingDir, key, port, http, log);
     }
 
     private static void pump(InputStream in, String name, Deque<String> log, CompletableFuture<Integer> ready) {
@@ -207,6 +240,45 @@ final class ServerProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /** POSTs raw bytes with a content type (multipart uploads, hostile bodies), with the session key. */
+    Response postBytes(String pathAndQuery, String contentType, byte[] body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + pathAndQuery))
+                .timeout(Duration.ofSeconds(120))
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (sessionKey != null) {
+            request.header("X-Session-API-Key", sessionKey);
+        }
+        try {
+            HttpResponse<String> response = http.send(request.build(),
+                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            return new Response(response.statusCode(), response.body(), response.headers());
+        } catch (IOException e) {
+            throw new UncheckedIOException("POST " + pathAndQuery + " failed; server output:\n" + recentOutput(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    static final String BOUNDARY = "agent-runtime-hardening-7MA4YWxk";
+
+    /** A multipart/form-data body with one {@code file} part, as requests writes one. */
+    static byte[] multipart(String filename, byte[] content) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(content.length + 256);
+        out.writeBytes(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
+                + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        out.writeBytes(content);
+        out.writeBytes(("\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.US_ASCII));
+        return out.toByteArray();
+    }
+
+    /** Uploads one file to {@code destination} (a zip is extracted there). */
+    Response upload(Path destination, String filename, byte[] content) {
+        return postBytes("/upload_file?destination=" + java.net.URLEncoder.encode(destination.toString(),
+                StandardCharsets.UTF_8), "multipart/form-data; boundary=" + BOUNDARY, multipart(filename, content));
     }
 
     // ----------------------------------------------------------------------------------------- actions
@@ -400,7 +472,7 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
-    private static void killTree(Process process) {
+    static void killTree(Process process) {
         List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
         tree.forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();

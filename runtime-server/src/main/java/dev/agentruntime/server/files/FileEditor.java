@@ -46,11 +46,18 @@ final class FileEditor {
     }
 
     private final String cwd;
+    private final long maxFileBytes;
     private final EditHistory history = new EditHistory(10);
 
     /** @param cwd the directory relative paths are suggested against ({@code Maybe you meant ...?}) */
     FileEditor(Path cwd) {
+        this(cwd, MAX_FILE_SIZE_BYTES);
+    }
+
+    /** @param maxFileBytes the largest file opened (OHEditor's 10 MB at most; lower when the heap is small) */
+    FileEditor(Path cwd, long maxFileBytes) {
         this.cwd = Py.path(cwd.toAbsolutePath().toString());
+        this.maxFileBytes = Math.min(MAX_FILE_SIZE_BYTES, maxFileBytes);
     }
 
     synchronized Result run(String command, String rawPath, String fileText, List<Integer> viewRange, String oldStr,
@@ -266,14 +273,19 @@ final class FileEditor {
     /** Size and type checks OHEditor runs before reading or writing an existing regular file. */
     private void validateFile(String path) throws EditorException {
         Path file = Py.fs(path).orElse(null);
-        if (file == null || !Files.isRegularFile(file)) {
+        if (file == null || !Files.exists(file) || Files.isDirectory(file)) {
             return;
+        }
+        if (!Files.isRegularFile(file)) {
+            // a FIFO, socket or device: opening or reading it can block for ever
+            throw EditorException.validation(path, "Not a regular file (a FIFO, socket or device); this tool only"
+                    + " reads and edits regular files. Use a command with a timeout instead, e.g. timeout 5 cat " + path);
         }
         try {
             long size = Files.size(file);
-            if (size > MAX_FILE_SIZE_BYTES) {
+            if (size > maxFileBytes) {
                 throw EditorException.validation(path, "File is too large (" + Py.oneDecimal(size / 1024.0 / 1024.0)
-                        + "MB). Maximum allowed size is " + MAX_FILE_SIZE_BYTES / 1024 / 1024 + "MB.");
+                        + "MB). Maximum allowed size is " + Py.oneDecimalOrWhole(maxFileBytes / 1024.0 / 1024.0) + "MB.");
             }
             if (isSupportedBinary(path)) {
                 return;

@@ -44,12 +44,25 @@ public final class FileService {
         {".ogg", "audio/ogg"}, // mimetypes answers audio/ogg for .ogg, even on OpenHands' "video" branch
     };
 
+    /** The default limit on a file read whole or rewritten: OHEditor's 10 MB (the server passes its configured one). */
+    public static final long DEFAULT_MAX_FILE_BYTES = FileEditor.MAX_FILE_SIZE_BYTES;
+
     private final FileEditor editor;
+    private final long maxFileBytes;
     private final ReentrantLock mutations = new ReentrantLock();
 
     /** @param workspaceRoot the sandbox working directory; the editor suggests absolute paths relative to it */
     public FileService(Path workspaceRoot) {
-        this.editor = new FileEditor(Objects.requireNonNull(workspaceRoot, "workspaceRoot"));
+        this(workspaceRoot, DEFAULT_MAX_FILE_BYTES);
+    }
+
+    /**
+     * @param maxFileBytes the largest file read whole (larger: read a range of lines, which streams), the largest
+     *                     existing file a {@code write} with a line range rewrites, the largest file the editor opens
+     */
+    public FileService(Path workspaceRoot, long maxFileBytes) {
+        this.editor = new FileEditor(Objects.requireNonNull(workspaceRoot, "workspaceRoot"), maxFileBytes);
+        this.maxFileBytes = maxFileBytes;
     }
 
     // ------------------------------------------------------------------ read
@@ -68,15 +81,30 @@ public final class FileService {
         if (Files.isDirectory(file)) {
             return ErrorObservation.of("Path is a directory: " + path + ". You can only read files");
         }
+        if (!Files.isRegularFile(file)) {
+            return notRegular(path);
+        }
         try {
+            long size = Files.size(file);
             // OpenHands sniffs for binary content before looking at the extension, which turns every real
             // image into ERROR_BINARY_FILE; we serve the media types it evidently meant to serve first.
             String mime = mediaType(path);
             if (mime != null) {
+                if (size > maxFileBytes * 3 / 4) {
+                    return tooLarge(path, size, maxFileBytes * 3 / 4, "download it with /download_files");
+                }
                 return new FileReadObservation(dataUrl(file, mime), path, ImplSource.DEFAULT);
             }
             if (TextFiles.looksBinary(file)) {
                 return ErrorObservation.of("ERROR_BINARY_FILE");
+            }
+            boolean whole = action.start() <= 0 && action.end() == -1;
+            if (size > maxFileBytes) {
+                if (whole) {
+                    return tooLarge(path, size, maxFileBytes, "read a range of lines with start and end (ranges of"
+                            + " any file are read as a stream), or download it with /download_files");
+                }
+                return readRange(file, path, action.start(), action.end());
             }
             String text;
             try {
@@ -84,11 +112,79 @@ public final class FileService {
             } catch (CharacterCodingException e) {
                 return ErrorObservation.of("File could not be decoded as utf-8: " + path + ".");
             }
-            List<String> lines = sliceLines(Py.readLines(Py.universalNewlines(text)), action.start(), action.end());
+            text = Py.universalNewlines(text);
+            if (whole) {
+                return new FileReadObservation(text, path, ImplSource.DEFAULT); // the join of all lines is the text
+            }
+            List<String> lines = sliceLines(Py.readLines(text), action.start(), action.end());
             return new FileReadObservation(String.join("", lines), path, ImplSource.DEFAULT);
         } catch (IOException e) {
             return ErrorObservation.of(Py.osError(e, path));
         }
+    }
+
+    /**
+     * Lines {@code start..end} of a file too large to hold whole: one streaming pass counts the lines (the slice's
+     * bounds depend on the count, as in {@link #sliceLines}), a second collects the slice, which must itself fit the
+     * limit.
+     */
+    private Observation readRange(Path file, String path, int start, int end) throws IOException {
+        int[] count = new int[1];
+        try {
+            TextFiles.forEachLine(file, line -> {
+                count[0]++;
+                return true;
+            });
+            int n = count[0];
+            int[] bounds = sliceBounds(n, start, end);
+            StringBuilder out = new StringBuilder();
+            int[] index = new int[1];
+            long[] chars = new long[1];
+            boolean[] overflow = new boolean[1];
+            TextFiles.forEachLine(file, line -> {
+                int i = index[0]++;
+                if (i >= bounds[1]) {
+                    return false;
+                }
+                if (i >= bounds[0]) {
+                    chars[0] += line.length();
+                    if (chars[0] > maxFileBytes) {
+                        overflow[0] = true;
+                        return false;
+                    }
+                    out.append(line);
+                }
+                return true;
+            });
+            if (overflow[0]) {
+                return tooLarge(path, Files.size(file), maxFileBytes, "read a smaller range of lines");
+            }
+            return new FileReadObservation(out.toString(), path, ImplSource.DEFAULT);
+        } catch (CharacterCodingException e) {
+            return ErrorObservation.of("File could not be decoded as utf-8: " + path + ".");
+        }
+    }
+
+    /** [begin, stop) of {@link #sliceLines} for {@code n} lines. */
+    static int[] sliceBounds(int n, int start, int end) {
+        start = Math.min(Math.max(start, 0), n);
+        if (end == -1) {
+            return new int[] {start, n};
+        }
+        end = Math.min(Math.max(end, 0), n);
+        int begin = Math.max(0, Math.min(start, n - 2));
+        int stop = Math.min(Math.max(begin + 1, end), n);
+        return begin >= stop ? new int[] {0, 0} : new int[] {begin, stop};
+    }
+
+    private static Observation notRegular(String path) {
+        return ErrorObservation.of("Not a regular file: " + path + " is a FIFO, socket or device, and reading or"
+                + " writing it could block for ever. Use a command with a timeout instead, e.g. timeout 5 cat " + path);
+    }
+
+    private static Observation tooLarge(String path, long size, long limit, String instead) {
+        return ErrorObservation.of("File too large: " + path + " is " + size + " bytes, more than the limit of " + limit
+                + " bytes for this action (AGENT_RUNTIME_MAX_FILE_BYTES); " + instead + ".");
     }
 
     private Observation readThroughEditor(FileReadAction action, String cwd) {
@@ -165,9 +261,33 @@ public final class FileService {
             if (Files.isDirectory(file)) {
                 return ErrorObservation.of("Path is a directory: " + path + ". You can only write to files");
             }
+            boolean exists = Files.exists(file);
+            if (exists && !Files.isRegularFile(file)) {
+                return notRegular(path);
+            }
+            if (!exists || (action.start() == 0 && action.end() == -1)) {
+                // Every line of the content, each followed by a newline, is the content plus one newline: no copies.
+                if (exists) {
+                    try {
+                        TextFiles.forEachLine(file, line -> true); // OpenHands refuses to replace an undecodable file
+                    } catch (CharacterCodingException e) {
+                        return ErrorObservation.of("File could not be decoded as utf-8: " + path);
+                    }
+                }
+                byte[] content = action.content().getBytes(StandardCharsets.UTF_8);
+                byte[] data = java.util.Arrays.copyOf(content, content.length + 1);
+                data[content.length] = '\n';
+                content = null;
+                AtomicFiles.write(file, data, AtomicFiles.MODE_0664);
+                return new FileWriteObservation("", path);
+            }
+            if (Files.size(file) > maxFileBytes) {
+                return tooLarge(path, Files.size(file), maxFileBytes, "rewrite the whole file (start 0, end -1), or"
+                        + " edit it with a command");
+            }
             List<String> insert = List.of(action.content().split("\n", -1));
             StringBuilder out = new StringBuilder();
-            if (Files.exists(file)) {
+            if (exists) {
                 String existing;
                 try {
                     existing = TextFiles.decode(Files.readAllBytes(file), StandardCharsets.UTF_8);

@@ -1,7 +1,6 @@
 package dev.agentruntime.server.files;
 
-import com.sun.net.httpserver.HttpExchange;
-import dev.agentruntime.internal.WireCodec;
+import dev.agentruntime.server.http.Exchange;
 import dev.agentruntime.server.HttpIo;
 import java.io.IOException;
 import java.net.URLDecoder;
@@ -26,22 +25,22 @@ final class HttpReplies {
         }
     }
 
-    static void json(HttpExchange ex, int status, Object body) throws IOException {
-        HttpIo.sendJson(ex, status, WireCodec.MAPPER.valueToTree(body));
+    static void json(Exchange ex, int status, Object body) throws IOException {
+        HttpIo.sendJson(ex, status, body);
     }
 
-    static void error(HttpExchange ex, int status, String detail) throws IOException {
+    static void error(Exchange ex, int status, String detail) throws IOException {
         HttpIo.sendError(ex, status, detail);
     }
 
     /** Whether the status line already went out (then an error can only abort the response). */
-    static boolean responseStarted(HttpExchange ex) {
-        return ex.getResponseCode() != -1;
+    static boolean responseStarted(Exchange ex) {
+        return ex.responseCode() != -1;
     }
 
-    static Map<String, String> query(HttpExchange ex) throws HttpError {
+    static Map<String, String> query(Exchange ex) throws HttpError {
         Map<String, String> params = new LinkedHashMap<>();
-        String raw = ex.getRequestURI().getRawQuery();
+        String raw = ex.rawQuery();
         if (raw == null || raw.isEmpty()) {
             return params;
         }
@@ -78,9 +77,9 @@ final class HttpReplies {
         }
     }
 
-    static void requireMethod(HttpExchange ex, String method) throws HttpError {
-        if (!ex.getRequestMethod().equalsIgnoreCase(method)) {
-            ex.getResponseHeaders().set("Allow", method);
+    static void requireMethod(Exchange ex, String method) throws HttpError {
+        if (!ex.method().equalsIgnoreCase(method)) {
+            ex.responseHeader("Allow", method);
             throw new HttpError(405, "Method Not Allowed");
         }
     }

@@ -198,6 +198,11 @@ final class Py {
         return new BigDecimal(x).setScale(1, RoundingMode.HALF_EVEN).toPlainString();
     }
 
+    /** {@code 10} for a whole number (OHEditor prints its limit as an int), else one decimal. */
+    static String oneDecimalOrWhole(double x) {
+        return x == Math.rint(x) ? Long.toString((long) x) : oneDecimal(x);
+    }
+
     /** {@code str(OSError)} as Python prints it for the common errno values, e.g. {@code [Errno 2] No such file ...}. */
     static String osError(IOException e, String path) {
         String reason = e instanceof FileSystemException fse ? fse.getReason() : null;

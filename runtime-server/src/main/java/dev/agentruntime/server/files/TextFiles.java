@@ -102,4 +102,45 @@ final class TextFiles {
         buffer.get(out);
         return out;
     }
+
+    /**
+     * Streams a file's lines as Python's text mode reads them (strict UTF-8, universal newlines, every line but a last
+     * unterminated one ending in {@code \n}) without holding more than one line; stops when {@code each} says false.
+     *
+     * @return true when every line was seen
+     * @throws CharacterCodingException for bytes that are not UTF-8
+     */
+    static boolean forEachLine(Path file, java.util.function.Predicate<String> each) throws IOException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        try (java.io.Reader in = new java.io.BufferedReader(
+                new java.io.InputStreamReader(Files.newInputStream(file), decoder), 64 * 1024)) {
+            StringBuilder line = new StringBuilder();
+            int c;
+            boolean afterCr = false;
+            while ((c = in.read()) >= 0) {
+                if (afterCr) {
+                    afterCr = false;
+                    if (c == '\n') {
+                        continue; // \r\n: the \r already ended the line
+                    }
+                }
+                if (c == '\r' || c == '\n') {
+                    afterCr = c == '\r';
+                    line.append('\n');
+                    if (!each.test(line.toString())) {
+                        return false;
+                    }
+                    line.setLength(0);
+                } else {
+                    line.append((char) c);
+                }
+            }
+            if (line.length() > 0 && !each.test(line.toString())) {
+                return false;
+            }
+            return true;
+        }
+    }
 }

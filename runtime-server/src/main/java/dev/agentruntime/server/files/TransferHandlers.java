@@ -2,8 +2,9 @@ package dev.agentruntime.server.files;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
+import dev.agentruntime.server.http.Exchange;
 import dev.agentruntime.internal.WireCodec;
+import dev.agentruntime.server.ServerLimits;
 import dev.agentruntime.server.files.HttpReplies.HttpError;
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,10 +48,17 @@ public final class TransferHandlers {
     private static final int MAX_LIST_BODY_BYTES = 1024 * 1024;
 
     private final Path initialCwd;
+    private final ZipSafety.Caps caps;
 
     /** @param initialCwd the server's working directory, used for {@code /list_files} without or with a relative path */
     public TransferHandlers(Path initialCwd) {
+        this(initialCwd, ServerLimits.defaults());
+    }
+
+    public TransferHandlers(Path initialCwd, ServerLimits limits) {
         this.initialCwd = Objects.requireNonNull(initialCwd, "initialCwd").toAbsolutePath();
+        this.caps = new ZipSafety.Caps(limits.maxUploadEntries(), limits.maxUploadExpandedBytes(),
+                limits.maxUploadRatio(), ServerLimits.RATIO_GRACE_BYTES);
     }
 
     // ------------------------------------------------------------------ upload
@@ -61,7 +69,7 @@ public final class TransferHandlers {
      * which must then be a zip) is checked entry by entry and extracted into the destination; anything else is
      * saved as {@code destination/filename}.
      */
-    public void upload(HttpExchange ex) {
+    public void upload(Exchange ex) {
         respond(ex, () -> {
             HttpReplies.requireMethod(ex, "POST");
             Map<String, String> query = HttpReplies.query(ex);
@@ -83,7 +91,7 @@ public final class TransferHandlers {
             boolean saved = false;
             try {
                 createDirectories(dest);
-                filename = receive(ex.getRequestBody(), boundary, dest, recursive);
+                filename = receive(ex.requestBody(), boundary, dest, recursive);
                 saved = true;
             } finally {
                 if (!saved) {
@@ -99,7 +107,7 @@ public final class TransferHandlers {
     }
 
     /** Reads the multipart body and saves or extracts its {@code file} part into {@code dest}; returns the filename. */
-    private static String receive(InputStream body, String boundary, Path dest, boolean recursive)
+    private String receive(InputStream body, String boundary, Path dest, boolean recursive)
             throws IOException, HttpError {
         MultipartStream parts = new MultipartStream(body, boundary);
         MultipartStream.Part file = nextFilePart(parts);
@@ -115,7 +123,7 @@ public final class TransferHandlers {
                 // read to the closing boundary so the request is consumed completely
             }
             if (zip) {
-                ZipExtraction.extract(tmp, dest, ZipSafety.validate(tmp));
+                ZipExtraction.extract(tmp, dest, ZipSafety.validate(tmp, caps), caps);
             } else {
                 moveIntoPlace(tmp, dest.resolve(filename));
             }
@@ -149,9 +157,9 @@ public final class TransferHandlers {
         }
     }
 
-    private static String boundary(HttpExchange ex) throws HttpError {
+    private static String boundary(Exchange ex) throws HttpError {
         try {
-            return MultipartStream.boundaryOf(ex.getRequestHeaders().getFirst("Content-Type"));
+            return MultipartStream.boundaryOf(ex.requestHeader("Content-Type"));
         } catch (MultipartStream.MalformedException e) {
             throw new HttpError(400, "Expected a multipart/form-data body: " + e.getMessage());
         }
@@ -175,6 +183,10 @@ public final class TransferHandlers {
         if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('\0') >= 0) {
             throw new HttpError(400, "Invalid upload filename: '" + filename + "'");
         }
+        if (name.getBytes(StandardCharsets.UTF_8).length > ZipSafety.MAX_NAME_BYTES) {
+            throw new HttpError(400, "Invalid upload filename: longer than " + ZipSafety.MAX_NAME_BYTES
+                    + " bytes, the longest file name the file system takes");
+        }
         return name;
     }
 
@@ -190,6 +202,12 @@ public final class TransferHandlers {
     private static void moveIntoPlace(Path tmp, Path target) throws IOException, HttpError {
         if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new HttpError(409, "Cannot save upload as " + target + ": a directory of that name exists");
+        }
+        // the temporary file was made 0600; the upload gets what a file created with the usual umask 022 gets
+        try {
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException ignored) {
+            // not a POSIX file system
         }
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
@@ -211,7 +229,7 @@ public final class TransferHandlers {
      * {@code GET /download_files?path=<abs>}: a zip of the file, or of the files under the directory, streamed
      * as {@code <basename>.zip}.
      */
-    public void download(HttpExchange ex) {
+    public void download(Exchange ex) {
         respond(ex, () -> {
             HttpReplies.requireMethod(ex, "GET");
             String raw = HttpReplies.query(ex).get("path");
@@ -225,11 +243,14 @@ public final class TransferHandlers {
             if (!Files.exists(source)) {
                 throw new HttpError(404, "File not found: " + raw);
             }
+            if (!Files.isDirectory(source) && !Files.isRegularFile(source)) {
+                throw new HttpError(400, "Not a regular file or directory (a FIFO, socket or device): " + raw);
+            }
             Path name = source.normalize().getFileName();
-            ex.getResponseHeaders().set("Content-Type", "application/zip");
-            ex.getResponseHeaders().set("Content-Disposition", attachment((name == null ? "" : name) + ".zip"));
+            ex.responseHeader("Content-Type", "application/zip");
+            ex.responseHeader("Content-Disposition", attachment((name == null ? "" : name) + ".zip"));
             ex.sendResponseHeaders(200, 0);
-            try (OutputStream out = ex.getResponseBody()) {
+            try (OutputStream out = ex.responseBody()) {
                 ZipStreaming.write(source, out);
             }
         });
@@ -256,7 +277,7 @@ public final class TransferHandlers {
      * a trailing {@code /}, each group sorted case-insensitively, hidden entries included; {@code []} when the
      * path is not a directory.
      */
-    public void list(HttpExchange ex) {
+    public void list(Exchange ex) {
         respond(ex, () -> {
             HttpReplies.requireMethod(ex, "POST");
             JsonNode body = jsonBody(ex);
@@ -273,8 +294,8 @@ public final class TransferHandlers {
         });
     }
 
-    private static JsonNode jsonBody(HttpExchange ex) throws IOException, HttpError {
-        byte[] bytes = ex.getRequestBody().readNBytes(MAX_LIST_BODY_BYTES + 1);
+    private static JsonNode jsonBody(Exchange ex) throws IOException, HttpError {
+        byte[] bytes = ex.requestBody().readNBytes(MAX_LIST_BODY_BYTES + 1);
         if (bytes.length > MAX_LIST_BODY_BYTES) {
             throw new HttpError(413, "Request body too large");
         }
@@ -334,12 +355,14 @@ public final class TransferHandlers {
      * rethrown, and the JDK server then drops the connection, so the client sees a truncated body rather than a
      * complete-looking but broken zip.
      */
-    private static void respond(HttpExchange ex, Handler handler) {
+    private static void respond(Exchange ex, Handler handler) {
         boolean abort = false;
         try {
             handler.handle();
         } catch (HttpError e) {
             replyError(ex, e.status, e.getMessage());
+        } catch (ZipSafety.ZipLimitException e) {
+            replyError(ex, 413, e.getMessage());
         } catch (ZipSafety.UnsafeZipException e) {
             replyError(ex, 400, e.getMessage());
         } catch (ZipExtraction.ConflictException e) {
@@ -352,8 +375,11 @@ public final class TransferHandlers {
             replyError(ex, 400, "The archive contains conflicting entries: " + e.getMessage());
         } catch (AccessDeniedException e) {
             replyError(ex, 403, "Permission denied: " + e.getFile());
+        } catch (FileSystemException e) {
+            // ENAMETOOLONG, ENOSPC, EROFS and friends: the request cannot be carried out here, the server is fine
+            replyError(ex, 400, "Cannot write " + e.getFile() + ": " + e.getReason());
         } catch (IOException | RuntimeException e) {
-            LOG.warn("{} {} failed", ex.getRequestMethod(), ex.getRequestURI().getPath(), e);
+            LOG.warn("{} {} failed", ex.method(), ex.path(), e);
             abort = HttpReplies.responseStarted(ex);
             if (abort) {
                 throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
@@ -366,7 +392,7 @@ public final class TransferHandlers {
         }
     }
 
-    private static void replyError(HttpExchange ex, int status, String detail) {
+    private static void replyError(Exchange ex, int status, String detail) {
         if (HttpReplies.responseStarted(ex)) {
             return;
         }

@@ -43,9 +43,15 @@ final class ZipExtraction {
     }
 
     static void extract(Path zip, Path destination, Map<String, Integer> unixModes) throws IOException {
+        extract(zip, destination, unixModes, ZipSafety.Caps.NONE);
+    }
+
+    /** Extracts, counting the bytes really written against {@code caps} (a declared size can lie). */
+    static void extract(Path zip, Path destination, Map<String, Integer> unixModes, ZipSafety.Caps caps)
+            throws IOException {
         Path staging = Files.createTempDirectory(destination, ".unzip-");
         try {
-            unpack(zip, staging, unixModes);
+            unpack(zip, staging, unixModes, caps);
             List<Path[]> moves = new ArrayList<>();
             plan(staging, destination, moves);
             for (Path[] move : moves) {
@@ -61,7 +67,12 @@ final class ZipExtraction {
         }
     }
 
-    private static void unpack(Path zip, Path staging, Map<String, Integer> unixModes) throws IOException {
+    private static void unpack(Path zip, Path staging, Map<String, Integer> unixModes, ZipSafety.Caps caps)
+            throws IOException {
+        long zipBytes = Files.size(zip);
+        long expanded = 0;
+        byte[] chunk = new byte[64 * 1024];
+        java.util.Set<Path> made = new java.util.HashSet<>();
         try (ZipFile zf = new ZipFile(zip.toFile(), StandardCharsets.UTF_8)) {
             Enumeration<? extends ZipEntry> entries = zf.entries();
             while (entries.hasMoreElements()) {
@@ -71,12 +82,29 @@ final class ZipExtraction {
                     throw new ZipSafety.UnsafeZipException("Unsafe zip entry '" + entry.getName() + "'");
                 }
                 if (entry.isDirectory()) {
-                    Files.createDirectories(target);
+                    if (made.add(target)) {
+                        Files.createDirectories(target);
+                    }
                     continue;
                 }
-                Files.createDirectories(target.getParent());
-                try (InputStream in = zf.getInputStream(entry)) {
-                    Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+                if (made.add(target.getParent())) {
+                    Files.createDirectories(target.getParent());
+                }
+                long declared = entry.getSize();
+                long written = 0;
+                try (InputStream in = zf.getInputStream(entry);
+                     java.io.OutputStream out = Files.newOutputStream(target)) {
+                    for (int n; (n = in.read(chunk)) > 0; ) {
+                        written += n;
+                        expanded += n;
+                        if (declared >= 0 && written > declared) {
+                            throw new ZipSafety.UnsafeZipException("Unsafe zip entry '" + entry.getName() + "': it"
+                                    + " expands beyond the " + declared + " bytes its header declares. Nothing was"
+                                    + " extracted.");
+                        }
+                        caps.checkExpanded(expanded, zipBytes, "the archive");
+                        out.write(chunk, 0, n);
+                    }
                 }
                 if (entry.getLastModifiedTime() != null) {
                     Files.setLastModifiedTime(target, entry.getLastModifiedTime());

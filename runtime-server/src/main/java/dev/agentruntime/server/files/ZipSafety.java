@@ -39,7 +39,7 @@ final class ZipSafety {
     }
 
     /** A zip we will not extract; the message names the entry and the reason. */
-    static final class UnsafeZipException extends IOException {
+    static class UnsafeZipException extends IOException {
         private static final long serialVersionUID = 1L;
 
         UnsafeZipException(String message) {
@@ -47,8 +47,43 @@ final class ZipSafety {
         }
     }
 
+    /** The longest file name (one path segment) Linux file systems take, in bytes. */
+    static final int MAX_NAME_BYTES = 255;
+    /** The longest path (PATH_MAX less the terminating NUL) an entry may have, in bytes. */
+    static final int MAX_PATH_BYTES = 4095;
+
+    /**
+     * What an upload may cost: entries, bytes once expanded, and expanded bytes per byte of zip (checked once the
+     * expanded size passes {@code ratioGrace}, so small archives of very compressible text are fine).
+     */
+    record Caps(int maxEntries, long maxExpandedBytes, int maxRatio, long ratioGrace) {
+        static final Caps NONE = new Caps(Integer.MAX_VALUE, Long.MAX_VALUE, Integer.MAX_VALUE, Long.MAX_VALUE);
+
+        /** Throws once {@code expanded} bytes from a zip of {@code zipBytes} exceed a cap. */
+        void checkExpanded(long expanded, long zipBytes, String what) throws ZipLimitException {
+            if (expanded > maxExpandedBytes) {
+                throw new ZipLimitException("Upload refused: " + what + " expands to more than " + maxExpandedBytes
+                        + " bytes (AGENT_RUNTIME_MAX_UPLOAD_EXPANDED_BYTES). Nothing was extracted.");
+            }
+            if (expanded > ratioGrace && expanded / Math.max(1, zipBytes) >= maxRatio) {
+                throw new ZipLimitException("Upload refused: " + what + " expands " + (expanded / Math.max(1, zipBytes))
+                        + " times its size, more than the limit of " + maxRatio + " (AGENT_RUNTIME_MAX_UPLOAD_RATIO;"
+                        + " a zip bomb?). Nothing was extracted.");
+            }
+        }
+    }
+
+    /** A zip larger than a cap: the answer is 413, and nothing is extracted. */
+    static final class ZipLimitException extends UnsafeZipException {
+        private static final long serialVersionUID = 1L;
+
+        ZipLimitException(String message) {
+            super(message);
+        }
+    }
+
     /** What the central directory says about an entry that {@link ZipEntry} keeps to itself. */
-    record CentralEntry(String name, int unixMode) {
+    record CentralEntry(String name, int unixMode, long size, long compressedSize) {
         boolean isSymlink() {
             return (unixMode & S_IFMT) == S_IFLNK;
         }
@@ -59,8 +94,21 @@ final class ZipSafety {
      * {@link UnsafeZipException} for an unsafe entry and {@link ZipException} for a file that is not a zip.
      */
     static Map<String, Integer> validate(Path zip) throws IOException {
+        return validate(zip, Caps.NONE);
+    }
+
+    /**
+     * Validates every entry and the caps: the entry count from the end record before the central directory is read,
+     * the declared expanded size and ratio from the central directory before anything is extracted. (Extraction
+     * counts the bytes it really writes against the same caps: declared sizes can lie.)
+     */
+    static Map<String, Integer> validate(Path zip, Caps caps) throws IOException {
         Map<String, Integer> modes = new HashMap<>();
-        for (CentralEntry e : readCentralDirectory(zip)) {
+        long zipBytes = java.nio.file.Files.size(zip);
+        long declared = 0;
+        for (CentralEntry e : readCentralDirectory(zip, caps.maxEntries())) {
+            declared += Math.max(0, e.size());
+            caps.checkExpanded(declared, zipBytes, "the archive (as its directory declares)");
             String problem = problemWith(e.name());
             if (problem == null && e.isSymlink()) {
                 problem = "is a symbolic link, and symbolic links are not extracted";
@@ -110,6 +158,15 @@ final class ZipSafety {
                 return "contains a '..' path segment";
             }
         }
+        byte[] utf8 = name.getBytes(StandardCharsets.UTF_8);
+        if (utf8.length > MAX_PATH_BYTES) {
+            return "has a path longer than " + MAX_PATH_BYTES + " bytes";
+        }
+        for (String segment : name.split("/")) {
+            if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                return "has a name longer than " + MAX_NAME_BYTES + " bytes, the longest file name the file system takes";
+            }
+        }
         Path base = Path.of("/extract-root");
         if (!base.resolve(name).normalize().startsWith(base)) {
             return "escapes the destination directory";
@@ -120,6 +177,10 @@ final class ZipSafety {
     // ------------------------------------------------------------------ central directory
 
     static List<CentralEntry> readCentralDirectory(Path zip) throws IOException {
+        return readCentralDirectory(zip, Integer.MAX_VALUE);
+    }
+
+    static List<CentralEntry> readCentralDirectory(Path zip, int maxEntries) throws IOException {
         try (FileChannel ch = FileChannel.open(zip, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 22) {
@@ -137,6 +198,7 @@ final class ZipSafety {
             if (eocd < 0) {
                 throw new ZipException("not a zip archive (no end of central directory record)");
             }
+            long entryCount = Short.toUnsignedInt(tail.getShort(eocd + 10));
             long cdSize = Integer.toUnsignedLong(tail.getInt(eocd + 12));
             long cdOffset = Integer.toUnsignedLong(tail.getInt(eocd + 16));
             boolean zip64 = Short.toUnsignedInt(tail.getShort(eocd + 10)) == 0xffff
@@ -149,6 +211,7 @@ final class ZipSafety {
                     if (record.getInt(0) != 0x06064b50) {
                         throw new ZipException("corrupt zip64 end of central directory record");
                     }
+                    entryCount = record.getLong(32);
                     cdSize = record.getLong(40);
                     cdOffset = record.getLong(48);
                 }
@@ -156,13 +219,24 @@ final class ZipSafety {
             if (cdOffset < 0 || cdSize < 0 || cdOffset + cdSize > size) {
                 throw new ZipException("corrupt zip (central directory outside the file)");
             }
+            if (entryCount > maxEntries) {
+                throw tooManyEntries(entryCount, maxEntries);
+            }
+            if (cdSize / 46 > maxEntries) { // the end record says fewer than its directory can hold
+                throw tooManyEntries(-1, maxEntries);
+            }
             ch.position(cdOffset);
             InputStream in = new BufferedInputStream(Channels.newInputStream(ch), MultipartStream.CHUNK);
-            return readEntries(in, cdSize);
+            return readEntries(in, cdSize, maxEntries);
         }
     }
 
-    private static List<CentralEntry> readEntries(InputStream in, long cdSize) throws IOException {
+    private static ZipLimitException tooManyEntries(long count, int max) {
+        return new ZipLimitException("Upload refused: the archive has " + (count > max ? count + " entries" : "more entries")
+                + ", more than the limit of " + max + " (AGENT_RUNTIME_MAX_UPLOAD_ENTRIES). Nothing was extracted.");
+    }
+
+    private static List<CentralEntry> readEntries(InputStream in, long cdSize, int maxEntries) throws IOException {
         List<CentralEntry> entries = new ArrayList<>();
         long consumed = 0;
         byte[] fixed = new byte[46];
@@ -172,19 +246,55 @@ final class ZipSafety {
             if (h.getInt(0) != 0x02014b50) {
                 throw new ZipException("corrupt zip (bad central directory header)");
             }
+            if (entries.size() >= maxEntries) {
+                throw tooManyEntries(entries.size() + 1L, maxEntries);
+            }
             int madeBy = Short.toUnsignedInt(h.getShort(4));
+            long compressed = Integer.toUnsignedLong(h.getInt(20));
+            long size = Integer.toUnsignedLong(h.getInt(24));
             int nameLength = Short.toUnsignedInt(h.getShort(28));
             int extraLength = Short.toUnsignedInt(h.getShort(30));
             int commentLength = Short.toUnsignedInt(h.getShort(32));
             long external = Integer.toUnsignedLong(h.getInt(38));
             byte[] name = new byte[nameLength];
             readFully(in, name);
-            in.skipNBytes(extraLength + commentLength);
+            byte[] extra = new byte[extraLength];
+            readFully(in, extra);
+            in.skipNBytes(commentLength);
+            if (size == 0xffffffffL || compressed == 0xffffffffL) {
+                long[] sizes = zip64Sizes(extra, size, compressed);
+                size = sizes[0];
+                compressed = sizes[1];
+            }
             int mode = (madeBy >> 8) == HOST_UNIX ? (int) (external >>> 16) : 0;
-            entries.add(new CentralEntry(new String(name, StandardCharsets.UTF_8), mode));
+            entries.add(new CentralEntry(new String(name, StandardCharsets.UTF_8), mode, size, compressed));
             consumed += 46L + nameLength + extraLength + commentLength;
         }
         return entries;
+    }
+
+    /** The ZIP64 extra field's sizes (only the fields whose 32-bit value is 0xffffffff are present, in order). */
+    private static long[] zip64Sizes(byte[] extra, long size, long compressed) {
+        ByteBuffer b = ByteBuffer.wrap(extra).order(ByteOrder.LITTLE_ENDIAN);
+        while (b.remaining() >= 4) {
+            int id = Short.toUnsignedInt(b.getShort());
+            int length = Short.toUnsignedInt(b.getShort());
+            if (length > b.remaining()) {
+                break;
+            }
+            if (id == 0x0001) {
+                int end = b.position() + length;
+                if (size == 0xffffffffL && b.position() + 8 <= end) {
+                    size = b.getLong();
+                }
+                if (compressed == 0xffffffffL && b.position() + 8 <= end) {
+                    compressed = b.getLong();
+                }
+                break;
+            }
+            b.position(b.position() + length);
+        }
+        return new long[] {size, compressed};
     }
 
     private static ByteBuffer readAt(FileChannel ch, long position, int length) throws IOException {

@@ -51,6 +51,7 @@ public final class BashSession implements AutoCloseable {
     private static final Pattern SPECIAL_KEY = Pattern.compile("C-[A-Za-z@\\[\\]\\\\^_]");
     private static final AtomicInteger THREADS = new AtomicInteger();
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
+    private static final long REPLACED_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
     private final Path workDir;
     private final Map<String, String> environment;
@@ -61,7 +62,9 @@ public final class BashSession implements AutoCloseable {
     private final Path scratch;
     private final boolean sourceBashrc;
 
-    private PtyProcess process;
+    private volatile PtyProcess process;
+    /** What the kernel says about bash: whether it was replaced by exec. */
+    private volatile ShellProcessWatch image;
     private OutputStream terminal;
     private Transcript transcript;
     /** The line typed to run the command file; prefixed per command with {@code __ar_seq=N;}. */
@@ -76,9 +79,10 @@ public final class BashSession implements AutoCloseable {
     private enum State { IDLE, RUNNING }
 
     private State state = State.IDLE;
+    private Duration maxWait;
     private int returnedLength;
     private String runningCommand = "";
-    private String cwd;
+    private volatile String cwd;
 
     /**
      * @param workDir         the initial working directory
@@ -103,10 +107,71 @@ public final class BashSession implements AutoCloseable {
         this.hostname = hostname;
         this.cwd = this.workDir.toString();
         try {
-            this.scratch = Files.createTempDirectory(scratchParent(), "agent-runtime-shell-",
+            Path parent = scratchParent();
+            removeStaleScratch(parent);
+            this.scratch = Files.createTempDirectory(parent, SCRATCH_PREFIX + ProcessHandle.current().pid() + "-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the shell's scratch directory", e);
+        }
+    }
+
+    static final String SCRATCH_PREFIX = "agent-runtime-shell-";
+
+    /**
+     * Removes scratch directories a server killed with SIGKILL left behind: their names carry the server's pid, and
+     * a directory whose server no longer runs is ours to remove when we own it.
+     */
+    static void removeStaleScratch(Path parent) {
+        removeStale(parent, SCRATCH_PREFIX);
+    }
+
+    /**
+     * Removes {@code parent/<prefix><pid>-*} directories (flat: files only) whose server pid no longer runs and that
+     * belong to us: what a server killed with SIGKILL left.
+     */
+    public static void removeStale(Path parent, String prefix) {
+        String me = System.getProperty("user.name");
+        try (var dirs = Files.newDirectoryStream(parent, prefix + "*")) {
+            for (Path dir : dirs) {
+                String rest = dir.getFileName().toString().substring(prefix.length());
+                int dash = rest.indexOf('-');
+                if (dash <= 0) {
+                    continue;
+                }
+                long pid;
+                try {
+                    pid = Long.parseLong(rest.substring(0, dash));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue;
+                }
+                try {
+                    if (!Files.getOwner(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName().equals(me)) {
+                        continue;
+                    }
+                    deleteScratch(dir);
+                    log.info("removed {} left by a server that is gone (pid {})", dir, pid);
+                } catch (IOException | RuntimeException e) {
+                    log.debug("cannot remove stale {}: {}", dir, e.toString());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot scan {} for stale scratch directories: {}", parent, e.toString());
+        }
+    }
+
+    /** Deletes a directory tree (symbolic links are removed, not followed). */
+    public static void deleteScratch(Path dir) throws IOException {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var files = Files.walk(dir)) {
+            for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(file);
+            }
         }
     }
 
@@ -125,7 +190,8 @@ public final class BashSession implements AutoCloseable {
 
     /** Starts bash and waits for its first prompt marker. */
     public synchronized void start() {
-        String nonce = HexFormat.of().formatHex(randomBytes(8));
+        String nonce = HexFormat.of().formatHex(randomBytes(16));
+        image = null;
         transcript = new Transcript(nonce);
         commandFile = scratch.resolve("command");
         // Reads the command file into a variable without forking and evaluates it in the interactive shell.
@@ -142,7 +208,7 @@ public final class BashSession implements AutoCloseable {
             env.put("TERM", env.getOrDefault("TERM", "xterm-256color"));
             env.putIfAbsent("PAGER", "cat");
             env.putIfAbsent("GIT_PAGER", "cat");
-            env.put("__AR_NONCE", nonce);
+            env.remove("__AR_NONCE");
             List<String> command = new ArrayList<>(shellCommand);
             command.addAll(List.of("--noediting", "--rcfile", rc.toString(), "-i"));
             process = new PtyProcessBuilder(command.toArray(String[]::new))
@@ -176,6 +242,12 @@ public final class BashSession implements AutoCloseable {
         }
         transcript.clear();
         state = State.IDLE;
+        try {
+            Files.deleteIfExists(rc); // bash has read it: the nonce in it is no file's content any more
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", rc, e.toString());
+        }
+        image = ShellProcessWatch.of(process.pid());
         log.info("bash started (pid {}) in {}", process.pid(), workDir);
     }
 
@@ -223,10 +295,13 @@ public final class BashSession implements AutoCloseable {
                 "__ar_prompt() {",
                 "  local __ar_ec=$?",
                 // the command's sequence number ties this prompt to it; prompts without one (bash answering C-c at an
-                // idle prompt) are told apart and cannot end a later command
-                "  printf '\\036AR%s\\037%s\\037%s\\037%s\\037%s\\037' \"$__AR_NONCE\" \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
-                "  command -v python 2>/dev/null || command -v python3 2>/dev/null",
-                "  printf '\\035'",
+                // idle prompt) are told apart and cannot end a later command. The marker goes to the terminal device
+                // itself, so `exec >log 2>&1` or `exec >&-` in a command cannot take it away.
+                "  { printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
+                "    command -v python 2>/dev/null || command -v python3 2>/dev/null",
+                "    printf '\\035'; } >/dev/tty 2>/dev/null || {",
+                "    printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
+                "    command -v python 2>/dev/null || command -v python3 2>/dev/null; printf '\\035'; }",
                 "  unset __ar_cmd __ar_seq",
                 "}",
                 "PROMPT_COMMAND=__ar_prompt",
@@ -276,17 +351,28 @@ public final class BashSession implements AutoCloseable {
     }
 
     /** The shell's current directory, as of the last completed command. */
-    public synchronized Path cwd() {
+    public Path cwd() {
         return Path.of(cwd);
     }
 
-    public synchronized boolean isAlive() {
-        return process != null && process.isAlive();
+    /** Never blocks (answered for {@code /alive} while a command runs). */
+    public boolean isAlive() {
+        PtyProcess p = process;
+        return p != null && p.isAlive();
     }
 
     /** Runs one action with OpenHands' semantics; never throws for bad commands, only for a broken shell. */
-    public synchronized Observation execute(CmdRunAction action) {
+    public Observation execute(CmdRunAction action) {
+        return execute(action, null);
+    }
+
+    /**
+     * @param maxWait the longest this action may wait for its command (null: no bound beyond the action's own
+     *                timeouts); a command still running then is answered as timed out and keeps running
+     */
+    public synchronized Observation execute(CmdRunAction action, Duration maxWait) {
         long started = System.nanoTime();
+        this.maxWait = maxWait;
         Observation observation = executeTimed(action);
         if (log.isDebugEnabled()) {
             log.debug("run {} µs: {}", (System.nanoTime() - started) / 1000, action.command());
@@ -334,6 +420,12 @@ public final class BashSession implements AutoCloseable {
             return completed(action, command, false, false);
         }
 
+        if (state == State.RUNNING && !previousFinished && image != null && image.replaced()) {
+            return shellReplaced(action, command);
+        }
+        // Everything that can fail (encoding, the command file) happens before the session is marked running: a
+        // command that cannot be delivered leaves the shell idle and serving, never "running" for ever.
+        State before = state;
         try {
             if (specialKey) {
                 if (state == State.IDLE) {
@@ -342,6 +434,8 @@ public final class BashSession implements AutoCloseable {
                 sendKey(command.charAt(2));
             } else if (!command.isEmpty()) {
                 if (state == State.IDLE || (previousFinished && !action.isInput())) {
+                    byte[] text = strictUtf8(action.command());
+                    Files.write(commandFile, text);
                     if (previousFinished) {
                         // A new command after the timed-out one finished: it runs like any other (as in OpenHands,
                         // where the pane shows the old prompt); the old command's unseen output is dropped.
@@ -349,14 +443,19 @@ public final class BashSession implements AutoCloseable {
                     }
                     String commandSeq = nextSeq();
                     beginCommand(command, commandSeq);
-                    writeCommand(action.command(), commandSeq);
+                    typeInject(commandSeq);
                 } else {
-                    terminal.write((action.command() + "\n").getBytes(StandardCharsets.UTF_8));
+                    byte[] text = strictUtf8(action.command() + "\n");
+                    terminal.write(text);
                     terminal.flush();
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write to the shell's terminal", e);
+            if (before == State.IDLE) {
+                state = State.IDLE;
+            }
+            return ErrorObservation.of("Cannot deliver the command to the shell: " + e.getMessage()
+                    + ". Nothing was run; the shell keeps serving.");
         }
         return await(action, command, specialKey);
     }
@@ -382,12 +481,26 @@ public final class BashSession implements AutoCloseable {
         return Long.toString(++seq);
     }
 
-    private void writeCommand(String text, String commandSeq) throws IOException {
+    private void typeInject(String commandSeq) throws IOException {
         commandCount++;
         injectLine = " __ar_seq=" + commandSeq + ";" + injectBody;
-        Files.writeString(commandFile, text);
         terminal.write((injectLine + "\n").getBytes(StandardCharsets.UTF_8));
         terminal.flush();
+    }
+
+    /** UTF-8 that refuses what has no UTF-8 form (lone surrogates; the server refuses them earlier with a 422). */
+    private static byte[] strictUtf8(String text) throws IOException {
+        try {
+            java.nio.ByteBuffer bytes = StandardCharsets.UTF_8.newEncoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .encode(CharBuffer.wrap(text));
+            byte[] out = new byte[bytes.remaining()];
+            bytes.get(out);
+            return out;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException("the command is not valid Unicode (" + e.getMessage() + ")", e);
+        }
     }
 
     private void sendKey(char key) throws IOException {
@@ -399,13 +512,31 @@ public final class BashSession implements AutoCloseable {
     private Observation await(CmdRunAction action, String command, boolean specialKey) {
         transcript.touch();
         long quiet = action.blocking() ? 0 : noChangeTimeout.toNanos();
-        long deadline = action.timeout().map(t -> System.nanoTime() + t.toNanos()).orElse(Long.MAX_VALUE);
+        Duration limit = action.timeout().orElse(null);
+        if (maxWait != null && (limit == null || maxWait.compareTo(limit) < 0)) {
+            limit = maxWait;
+        }
+        final Duration hardLimit = limit;
+        long deadline = limit == null ? Long.MAX_VALUE : saturatedDeadline(limit);
         Transcript.Wait outcome;
         try {
-            outcome = transcript.await(quiet, deadline);
+            while (true) {
+                // wake every so often to see whether the command replaced the shell (exec): then no marker will come
+                long step = System.nanoTime() + REPLACED_CHECK_NANOS;
+                outcome = transcript.await(quiet, deadline - step > 0 ? step : deadline);
+                if (outcome != Transcript.Wait.DEADLINE || deadline - System.nanoTime() <= 0) {
+                    break;
+                }
+                if (image != null && image.replaced()) {
+                    return shellReplaced(action, command);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             outcome = Transcript.Wait.DEADLINE;
+        }
+        if (outcome == Transcript.Wait.QUIET && image != null && image.replaced()) {
+            return shellReplaced(action, command);
         }
         return switch (outcome) {
             case MARKER -> completed(action, command, specialKey, true);
@@ -413,7 +544,7 @@ public final class BashSession implements AutoCloseable {
             case QUIET -> timedOut(action, command,
                     ShellMessages.noChangeTimeout(ShellMessages.wholeOrFraction(noChangeTimeout.toMillis() / 1000.0)));
             case DEADLINE -> timedOut(action, command,
-                    ShellMessages.hardTimeout(ShellMessages.pythonFloat(action.timeout().orElseThrow().toMillis() / 1000.0)));
+                    ShellMessages.hardTimeout(ShellMessages.pythonFloat(hardLimit.toMillis() / 1000.0)));
         };
     }
 
@@ -465,6 +596,24 @@ public final class BashSession implements AutoCloseable {
         return output(clean(fresh, action), command, md, action.hidden());
     }
 
+    /**
+     * The command replaced bash (`exec bash`, `exec python3`, ...): the process is the same, the prompt machinery is
+     * gone, so no command would ever complete again. Start a fresh shell and say so.
+     */
+    private Observation shellReplaced(CmdRunAction action, String command) {
+        String fresh = freshOutput();
+        log.info("bash (pid {}) was replaced by exec; starting a new shell", process.pid());
+        state = State.IDLE;
+        returnedLength = 0;
+        String lostCwd = cwd;
+        restart();
+        CmdOutputMetadata md = new CmdOutputMetadata(-1, -1, username, hostname, cwd, null, "",
+                "\n[The shell was replaced (by exec), so command completion could no longer be detected. A new shell"
+                        + " was started in " + cwd + " (the old one was in " + lostCwd + "); its variables, functions and"
+                        + " jobs are gone. Run programs without exec to keep the session.]");
+        return output(clean(fresh, action), command, md, action.hidden());
+    }
+
     private String freshOutput() {
         String raw = stripEcho(transcript.output());
         return raw.length() >= returnedLength ? raw.substring(returnedLength) : raw;
@@ -493,7 +642,14 @@ public final class BashSession implements AutoCloseable {
         if (raw.startsWith(echo)) {
             return raw.substring(echo.length());
         }
+        if (raw.startsWith(injectLine + "\r\n")) { // `stty sane` turned onlcr back on
+            return raw.substring(echo.length() + 1);
+        }
         int at = raw.indexOf(echo);
+        if (at < 0 && raw.contains(injectLine + "\r\n")) {
+            at = raw.indexOf(injectLine + "\r\n");
+            echo = injectLine + "\r\n";
+        }
         return at < 0 ? raw : new StringBuilder(raw.length() - echo.length()).append(raw, 0, at)
                 .append(raw, at + echo.length(), raw.length()).toString();
     }
@@ -535,28 +691,54 @@ public final class BashSession implements AutoCloseable {
         }
     }
 
+    /** Kills the shell and its process tree and removes the scratch directory; does not wait for a running action. */
     @Override
-    public synchronized void close() {
+    public void close() {
         killProcessTree();
-        try (var files = Files.list(scratch)) {
-            for (Path file : files.toList()) {
-                Files.deleteIfExists(file);
-            }
-            Files.deleteIfExists(scratch);
+        try {
+            deleteScratch(scratch);
         } catch (IOException e) {
             log.debug("cannot remove {}: {}", scratch, e.toString());
         }
     }
 
+    /**
+     * SIGTERM to the shell's tree first, so that scripts' EXIT traps run (pyenv's rehash lock, temp files), then
+     * SIGKILL to whatever is left after a short grace (an interactive bash ignores SIGTERM).
+     */
     private void killProcessTree() {
-        if (process == null) {
+        PtyProcess p = process;
+        if (p == null) {
             return;
         }
-        ProcessHandle.of(process.pid()).ifPresent(handle -> {
-            handle.descendants().forEach(ProcessHandle::destroyForcibly);
-            handle.destroyForcibly();
+        List<ProcessHandle> tree = new ArrayList<>();
+        ProcessHandle.of(p.pid()).ifPresent(handle -> {
+            handle.descendants().forEach(tree::add);
+            tree.add(handle);
         });
-        process.destroyForcibly();
+        tree.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + KILL_GRACE_NANOS;
+        for (ProcessHandle h : tree) {
+            long left = deadline - System.nanoTime();
+            if (left > 0 && !h.equals(ProcessHandle.of(p.pid()).orElse(null))) {
+                try {
+                    h.onExit().get(left, TimeUnit.NANOSECONDS);
+                } catch (Exception ignored) {
+                    // killed below
+                }
+            }
+        }
+        tree.forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+    }
+
+    private static final long KILL_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
+    private static long saturatedDeadline(Duration limit) {
+        long nanos = limit.compareTo(Duration.ofDays(365 * 100)) > 0 ? Long.MAX_VALUE / 4 : limit.toNanos();
+        long now = System.nanoTime();
+        long deadline = now + nanos;
+        return deadline - now < 0 ? Long.MAX_VALUE : deadline;
     }
 
     static String quote(String value) {

@@ -5,7 +5,9 @@ import static dev.agentruntime.server.files.CraftedZips.zip;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpServer;
+import dev.agentruntime.server.http.Http11Server;
+import dev.agentruntime.server.http.HttpLimits;
+import dev.agentruntime.server.http.Route;
 import dev.agentruntime.internal.WireCodec;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -29,8 +31,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -45,33 +45,28 @@ class TransferHandlersTest {
 
     @TempDir
     Path root;
-    HttpServer server;
-    ExecutorService executor;
+    Http11Server server;
     HttpClient client;
     String base;
 
     @BeforeEach
     void startServer() throws IOException {
         TransferHandlers handlers = new TransferHandlers(root);
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/upload_file", handlers::upload);
-        server.createContext("/download_files", handlers::download);
-        server.createContext("/list_files", handlers::list);
-        executor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "transfer-test-server");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
+        server = new Http11Server(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), HttpLimits.DEFAULTS,
+                head -> switch (head.path()) {
+                    case "/upload_file" -> Route.handle(handlers::upload, true);
+                    case "/download_files" -> Route.handle(handlers::download, true);
+                    case "/list_files" -> Route.handle(handlers::list, true);
+                    default -> Route.detail(404, "Not Found");
+                });
         server.start();
-        base = "http://127.0.0.1:" + server.getAddress().getPort();
+        base = "http://127.0.0.1:" + server.port();
         client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     }
 
     @AfterEach
     void stopServer() {
-        server.stop(0);
-        executor.shutdownNow();
+        server.close();
     }
 
     // ------------------------------------------------------------------ upload
