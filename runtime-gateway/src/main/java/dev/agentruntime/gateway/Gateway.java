@@ -132,7 +132,7 @@ public final class Gateway implements AutoCloseable {
 
     /** Runs one reaping round now (the timer does it every {@code reap.interval}); for tests and operators. */
     public Set<String> reapNow() {
-        return new Reaper(config, sessions, new ProxyRoutes(sessions, new Metrics()), new Metrics()).reap();
+        return reaper.reap();
     }
 
     public void join() throws InterruptedException {

@@ -13,15 +13,21 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 final class GatewayExtension implements BeforeAllCallback, AfterAllCallback {
 
     private final String[] tenants;
+    private final java.util.function.UnaryOperator<GatewayConfig.Builder> customize;
     private Gateway gateway;
 
     GatewayExtension(String... tenants) {
+        this(b -> b, tenants);
+    }
+
+    GatewayExtension(java.util.function.UnaryOperator<GatewayConfig.Builder> customize, String... tenants) {
+        this.customize = customize;
         this.tenants = tenants;
     }
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        gateway = Gateway.start(TestGateways.config(tenants).build());
+        gateway = Gateway.start(customize.apply(TestGateways.config(tenants)).build());
     }
 
     @Override

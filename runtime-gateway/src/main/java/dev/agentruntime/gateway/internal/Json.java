@@ -20,6 +20,7 @@ public final class Json {
     public static final ObjectMapper MAPPER = new ObjectMapper();
     /** API bodies are small; anything bigger is refused before it is read. */
     public static final int MAX_BODY = 1 << 20;
+    private static final long DRAIN_LIMIT = 64L << 20;
 
     private Json() {
     }
@@ -36,17 +37,20 @@ public final class Json {
     /** Reads the request body as a JSON object: 413 when too big, 400 when not JSON, 422 when not an object. */
     public static ObjectNode body(Request request) {
         long length = request.getLength();
-        if (length > MAX_BODY) {
-            throw error(413, "The request body has " + length + " bytes; the API takes at most " + MAX_BODY);
-        }
         byte[] bytes;
         try (InputStream in = Request.asInputStream(request)) {
-            bytes = in.readNBytes(MAX_BODY + 1);
+            bytes = length > MAX_BODY ? new byte[MAX_BODY + 1] : in.readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                // read what a client sends before it looks for an answer (up to a bound), so the 413 reaches it
+                // instead of a reset connection
+                long skipped = 0;
+                while (skipped < DRAIN_LIMIT && in.read() >= 0) {
+                    skipped += 1 + in.skip(DRAIN_LIMIT - skipped);
+                }
+                throw error(413, "The request body is larger than " + MAX_BODY + " bytes, the most the API takes");
+            }
         } catch (IOException e) {
             throw error(400, "The request body could not be read: " + e.getMessage());
-        }
-        if (bytes.length > MAX_BODY) {
-            throw error(413, "The request body is larger than " + MAX_BODY + " bytes");
         }
         if (bytes.length == 0) {
             throw error(400, "The request needs a JSON object body");
