@@ -48,7 +48,7 @@ public final class Sessions implements AutoCloseable {
     static final String SERVER_OURS = "agent-runtime";
     static final String SERVER_COMMAND = "command";
     /** How long a replica trusts its cached address of a sandbox before asking the backend again. */
-    public static final Duration TARGET_TTL = Duration.ofSeconds(2);
+    public static final Duration TARGET_TTL = Duration.ofSeconds(1);
     private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(60);
     private static final String VALUE = "[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?";
 
