@@ -58,6 +58,18 @@ class GatewayConfigTest {
     }
 
     @Test
+    void theDocumentedExampleFileLoadsWithItsSecretsFromTheEnvironment() {
+        GatewayConfig config = GatewayConfig.load(Optional.of(Path.of("gateway.properties.example")), Map.of(
+                "AGENT_RUNTIME_GATEWAY_SECRET", SECRET, "AGENT_RUNTIME_GATEWAY_KEY_ALICE_SECRET", "alice-key"));
+        assertThat(config.port()).isEqualTo(3000);
+        assertThat(config.backendType()).isEqualTo("docker");
+        assertThat(config.key("alice")).hasValueSatisfying(k -> {
+            assertThat(k.maxSessions()).isEqualTo(10);
+            assertThat(k.idleTimeout()).isEqualTo(Duration.ofMinutes(30));
+        });
+    }
+
+    @Test
     void mistakesAreRefusedWithWhatToDo() {
         Map<String, String> base = Map.of("secret", SECRET, "key.alice.secret", "a");
         assertThatThrownBy(() -> GatewayConfig.fromProperties(Map.of("key.alice.secret", "a")))
