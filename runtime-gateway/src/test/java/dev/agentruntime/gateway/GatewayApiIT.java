@@ -231,16 +231,27 @@ class GatewayApiIT {
         assertThat(TestGateways.sandboxesOf("solo")).as("nothing was created").isEqualTo(1);
         assertThat(call("POST", "/stop", "solo", "{\"runtime_id\": \"" + first.body().path("runtime_id").asText()
                 + "\"}").status()).isEqualTo(200);
-        Answer third = start("solo", "two");
-        assertThat(third.status()).isEqualTo(200);
-        call("POST", "/stop", "solo", "{\"runtime_id\": \"" + third.body().path("runtime_id").asText() + "\"}");
+        // two starts at once: the quota counts the one still starting
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var a = threads.submit(() -> start("solo", "two"));
+            var b = threads.submit(() -> start("solo", "three"));
+            List<Integer> codes = List.of(a.get().status(), b.get().status());
+            assertThat(codes).containsExactlyInAnyOrder(200, 429);
+            Answer winner = a.get().status() == 200 ? a.get() : b.get();
+            call("POST", "/stop", "solo", "{\"runtime_id\": \"" + winner.body().path("runtime_id").asText()
+                    + "\"}");
+        } finally {
+            threads.shutdownNow();
+        }
+        assertThat(TestGateways.sandboxesOf("solo")).isZero();
 
         Answer metrics = call("GET", "/metrics", null, null);
         String text = metrics.raw().body();
         assertThat(metrics.raw().headers().firstValue("Content-Type")).hasValueSatisfying(t ->
                 assertThat(t).startsWith("text/plain; version=0.0.4"));
         assertThat(text).contains("agent_runtime_gateway_starts_total{tenant=\"solo\",result=\"ok\"} 2")
-                .contains("agent_runtime_gateway_starts_total{tenant=\"solo\",result=\"over_quota\"} 1")
+                .contains("agent_runtime_gateway_starts_total{tenant=\"solo\",result=\"over_quota\"} 2")
                 .contains("agent_runtime_gateway_sessions{tenant=\"solo\",state=\"running\"} 0")
                 .contains("agent_runtime_gateway_start_seconds_count")
                 .contains("# TYPE agent_runtime_gateway_proxied_requests_total counter")

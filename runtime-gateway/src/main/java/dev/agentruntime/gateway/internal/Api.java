@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -53,6 +54,8 @@ public final class Api extends Handler.Abstract {
     private final GatewayConfig config;
     private final Sessions sessions;
     private final Metrics metrics;
+    /** Runtime ids being started in this replica, by key: counted against the quota until they are listed. */
+    private final Map<String, Set<String>> pending = new ConcurrentHashMap<>();
 
     public Api(GatewayConfig config, Sessions sessions, Metrics metrics) {
         this.config = config;
@@ -186,6 +189,9 @@ public final class Api extends Handler.Abstract {
         if (withKey) {
             body.put("session_api_key", sessions.signer().sessionKey(session.runtimeId()).reveal());
         }
+        if (!withKey) {
+            return body; // a listing: no per-sandbox lookups
+        }
         ObjectNode hosts = body.putObject("work_hosts");
         if (session.status().equals("running")) {
             try {
@@ -228,7 +234,14 @@ public final class Api extends Handler.Abstract {
     private JsonNode start(GatewayConfig.ApiKey key, ObjectNode body) {
         StartSpec spec = startSpec(body);
         long began = System.nanoTime();
-        synchronized (sessions.tenantLock(key.name())) {
+        String runtimeId = sessions.signer().runtimeId(key.name(), spec.sessionId());
+        Set<String> starting = pending.computeIfAbsent(key.name(), k -> ConcurrentHashMap.newKeySet());
+        // the quota check and the reservation are atomic per key in this replica; the start itself runs outside
+        synchronized (starting) {
+            if (starting.contains(runtimeId)) {
+                metrics.started(key.name(), "conflict", 0);
+                throw Json.error(409, "Session " + spec.sessionId() + " is being started already");
+            }
             Optional<Session> existing = sessions.bySessionId(key.name(), spec.sessionId());
             if (existing.isPresent() && !existing.get().status().equals("stopped")) {
                 metrics.started(key.name(), "conflict", 0);
@@ -237,31 +250,38 @@ public final class Api extends Handler.Abstract {
                         + " /sessions/" + spec.sessionId() + " or stop it first");
             }
             existing.ifPresent(sessions::stop); // a stopped one is replaced
-            long active = sessions.list(key.name()).stream().filter(s -> !s.status().equals("stopped")).count();
-            if (active >= key.maxSessions()) {
+            Set<String> active = new java.util.HashSet<>(starting);
+            sessions.list(key.name()).stream().filter(s -> !s.status().equals("stopped"))
+                    .forEach(s -> active.add(s.runtimeId()));
+            if (active.size() >= key.maxSessions()) {
                 metrics.started(key.name(), "over_quota", 0);
-                throw Json.error(429, "API key " + key.name() + " has " + active + " sessions, its limit is "
+                throw Json.error(429, "API key " + key.name() + " has " + active.size() + " sessions, its limit is "
                         + key.maxSessions() + "; stop one or try again later")
                         .withHeader("Retry-After", Long.toString(Math.max(1, config.quotaRetryAfter().toSeconds())));
             }
-            Target target;
-            try {
-                target = sessions.start(key, spec);
-            } catch (RuntimeException e) {
-                metrics.started(key.name(), "failed", 0);
-                throw e;
-            }
-            double seconds = (System.nanoTime() - began) / 1e9;
-            metrics.started(key.name(), "ok", seconds);
-            log.info("started runtime {} for key {} session {} in {} ms", target.runtimeId(), key.name(),
-                    spec.sessionId(), Math.round(seconds * 1000));
-            ObjectNode answer = Json.object().put("runtime_id", target.runtimeId())
-                    .put("url", runtimeUrl(target.runtimeId()))
-                    .put("session_api_key", sessions.signer().sessionKey(target.runtimeId()).reveal())
-                    .put("session_id", spec.sessionId()).put("status", "running").put("pod_status", "ready");
-            workHosts(target, answer.putObject("work_hosts"));
-            return answer;
+            starting.add(runtimeId);
         }
+        Target target;
+        try {
+            target = sessions.start(key, spec);
+        } catch (RuntimeException e) {
+            metrics.started(key.name(), "failed", 0);
+            throw e;
+        } finally {
+            synchronized (starting) {
+                starting.remove(runtimeId);
+            }
+        }
+        double seconds = (System.nanoTime() - began) / 1e9;
+        metrics.started(key.name(), "ok", seconds);
+        log.info("started runtime {} for key {} session {} in {} ms", target.runtimeId(), key.name(),
+                spec.sessionId(), Math.round(seconds * 1000));
+        ObjectNode answer = Json.object().put("runtime_id", target.runtimeId())
+                .put("url", runtimeUrl(target.runtimeId()))
+                .put("session_api_key", sessions.signer().sessionKey(target.runtimeId()).reveal())
+                .put("session_id", spec.sessionId()).put("status", "running").put("pod_status", "ready");
+        workHosts(target, answer.putObject("work_hosts"));
+        return answer;
     }
 
     private StartSpec startSpec(ObjectNode body) {

@@ -88,8 +88,6 @@ public final class Sessions implements AutoCloseable {
     private final Signer signer;
     private final SandboxHousekeeping housekeeping;
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
-    /** One start at a time per tenant in this replica, so its quota holds here (across replicas it is best effort). */
-    private final Map<String, Object> tenantLocks = new ConcurrentHashMap<>();
 
     public Sessions(GatewayConfig config, Signer signer) {
         this.config = config;
@@ -151,11 +149,6 @@ public final class Sessions implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------------------------------- starting ---
-
-    /** The lock a tenant's quota check and start hold together in this replica. */
-    public Object tenantLock(String tenant) {
-        return tenantLocks.computeIfAbsent(tenant, t -> new Object());
-    }
 
     /**
      * Starts a sandbox for the tenant's session and waits until its server is ready.
