@@ -73,7 +73,7 @@ public final class ProxyRoutes {
         }
         int slash = path.indexOf('/', 1);
         String runtimeId = slash < 0 ? path.substring(1) : path.substring(1, slash);
-        if (!runtimeId.matches(Signer.RUNTIME_ID_PATTERN)) {
+        if (!Signer.isRuntimeId(runtimeId)) {
             return Optional.empty();
         }
         String rest = slash < 0 ? "/" : path.substring(slash);

@@ -122,7 +122,7 @@ public final class Sessions implements AutoCloseable {
 
     /** The session with this runtime id, whoever's. */
     public Optional<Session> find(String runtimeId) {
-        if (runtimeId == null || !runtimeId.matches(Signer.RUNTIME_ID_PATTERN)) {
+        if (runtimeId == null || !Signer.isRuntimeId(runtimeId)) {
             return Optional.empty();
         }
         return housekeeping.find(runtimeId).flatMap(Sessions::session);
@@ -140,7 +140,7 @@ public final class Sessions implements AutoCloseable {
         }
         Map<String, String> user = labels.get().userLabels();
         String tenant = user.get(LABEL_TENANT);
-        if (tenant == null || !info.sessionId().matches(Signer.RUNTIME_ID_PATTERN)) {
+        if (tenant == null || !Signer.isRuntimeId(info.sessionId())) {
             return Optional.empty(); // a sandbox of someone else's (another program on the same engine)
         }
         return Optional.of(new Session(info.sessionId(), tenant, user.getOrDefault(LABEL_SESSION, info.sessionId()),

@@ -21,8 +21,12 @@ public final class Signer {
     /** Runtime ids: {@code rt-} and 24 hex digits (valid session ids, container names and label values). */
     public static final String RUNTIME_ID_PATTERN = "rt-[0-9a-f]{24}";
 
+    private static final java.util.regex.Pattern RUNTIME_ID = java.util.regex.Pattern.compile(RUNTIME_ID_PATTERN);
+
     private final SecretKeySpec key;
     private final List<GatewayConfig.ApiKey> keys;
+    /** One initialised MAC per thread: every proxied request checks a session key. */
+    private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
 
     public Signer(GatewayConfig config) {
         this.key = new SecretKeySpec(config.secret().reveal().getBytes(StandardCharsets.UTF_8), "HmacSHA256");
@@ -59,11 +63,20 @@ public final class Signer {
         return Optional.ofNullable(found);
     }
 
+    /** Whether {@code id} has the shape of a runtime id. */
+    public static boolean isRuntimeId(String id) {
+        return id != null && RUNTIME_ID.matcher(id).matches();
+    }
+
     private String hmac(String text) {
+        return HexFormat.of().formatHex(macs.get().doFinal(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private Mac newMac() {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(key);
-            return HexFormat.of().formatHex(mac.doFinal(text.getBytes(StandardCharsets.UTF_8)));
+            return mac;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
         }
