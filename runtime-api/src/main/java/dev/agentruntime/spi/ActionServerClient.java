@@ -77,10 +77,33 @@ public final class ActionServerClient implements AutoCloseable {
             .writeTimeout(Duration.ofMinutes(5))
             .build();
 
+    /**
+     * Turns an action server's HTTP error answer into the exception to throw, for backends whose servers sit behind
+     * something with its own error codes (a gateway that answers 503 for a paused sandbox, 404 for a gone one).
+     * Empty keeps the default mapping.
+     */
+    @FunctionalInterface
+    public interface FailureMapper {
+
+        /** The default mapping for every answer. */
+        FailureMapper DEFAULT = (call, status, header, body) -> java.util.Optional.empty();
+
+        /**
+         * @param call   the endpoint called, e.g. {@code execute_action}
+         * @param status the HTTP status
+         * @param header reads a response header by name (case-insensitive), null when absent
+         * @param body   the response body text
+         */
+        java.util.Optional<AgentRuntimeException> map(String call, int status,
+                java.util.function.Function<String, String> header, String body);
+    }
+
     private final ServerEndpoint endpoint;
     private final HttpUrl baseUrl;
     private final String runtimeId;
     private final OkHttpClient http;
+    private final FailureMapper failureMapper;
+    private final OkHttpClient base;
 
     /**
      * @param endpoint  where the server answers: base URL (possibly with a path prefix), session key, extra headers
@@ -92,6 +115,13 @@ public final class ActionServerClient implements AutoCloseable {
 
     /** For tests: derive from {@code base} (e.g. one with its own connection pool) instead of the shared client. */
     ActionServerClient(ServerEndpoint endpoint, String runtimeId, OkHttpClient base) {
+        this(endpoint, runtimeId, base, FailureMapper.DEFAULT);
+    }
+
+    private ActionServerClient(ServerEndpoint endpoint, String runtimeId, OkHttpClient base,
+                               FailureMapper failureMapper) {
+        this.failureMapper = java.util.Objects.requireNonNull(failureMapper, "failureMapper");
+        this.base = base;
         this.endpoint = endpoint;
         this.baseUrl = HttpUrl.get(endpoint.baseUrl().toString());
         this.runtimeId = runtimeId;
@@ -108,6 +138,14 @@ public final class ActionServerClient implements AutoCloseable {
                     return chain.proceed(request.build());
                 })
                 .build();
+    }
+
+    /**
+     * The same client with {@code mapper} consulted first for every HTTP error answer. The connection pool stays
+     * shared.
+     */
+    public ActionServerClient withFailureMapper(FailureMapper mapper) {
+        return new ActionServerClient(endpoint, runtimeId, base, mapper);
     }
 
     /** The endpoint this client talks to. */
@@ -196,7 +234,7 @@ public final class ActionServerClient implements AutoCloseable {
                 log.trace("sandbox {} <- {} {}", runtimeId, response.code(), text);
             }
             if (!response.isSuccessful()) {
-                throw httpFailure("execute_action", response.code(), text);
+                throw httpFailure("execute_action", response, text);
             }
             try {
                 return markHidden(action, WireCodec.decodeObservation(WireCodec.parse(text)));
@@ -234,7 +272,7 @@ public final class ActionServerClient implements AutoCloseable {
         try (Response response = send(request, Duration.ofSeconds(30), true, "list_files")) {
             String text = bodyText(response);
             if (!response.isSuccessful()) {
-                throw httpFailure("list_files", response.code(), text);
+                throw httpFailure("list_files", response, text);
             }
             JsonNode array;
             try {
@@ -285,7 +323,7 @@ public final class ActionServerClient implements AutoCloseable {
         try (Response response = send(request, Duration.ofHours(1), false, "upload_file")) {
             String text = bodyText(response);
             if (!response.isSuccessful()) {
-                throw httpFailure("upload_file", response.code(), text);
+                throw httpFailure("upload_file", response, text);
             }
         } catch (IOException e) {
             throw ioFailure("upload_file", e);
@@ -298,7 +336,7 @@ public final class ActionServerClient implements AutoCloseable {
         Request request = new Request.Builder().url(source).get().build();
         try (Response response = send(request, Duration.ofHours(1), true, "download_files")) {
             if (!response.isSuccessful()) {
-                throw httpFailure("download_files", response.code(), bodyText(response));
+                throw httpFailure("download_files", response, bodyText(response));
             }
             ResponseBody body = response.body();
             if (body == null) {
@@ -316,7 +354,7 @@ public final class ActionServerClient implements AutoCloseable {
         try (Response response = send(request, Duration.ofSeconds(10), true, "server_info")) {
             String text = bodyText(response);
             if (!response.isSuccessful()) {
-                throw httpFailure("server_info", response.code(), text);
+                throw httpFailure("server_info", response, text);
             }
             return text;
         } catch (IOException e) {
@@ -389,7 +427,12 @@ public final class ActionServerClient implements AutoCloseable {
                 + " broke during " + what + ": " + e, e);
     }
 
-    private AgentRuntimeException httpFailure(String what, int code, String body) {
+    private AgentRuntimeException httpFailure(String what, Response response, String body) {
+        int code = response.code();
+        java.util.Optional<AgentRuntimeException> mapped = failureMapper.map(what, code, response::header, body);
+        if (mapped.isPresent()) {
+            return mapped.get();
+        }
         String detail = detail(body);
         String where = "sandbox " + runtimeId + " (" + baseUrl + ") " + what;
         if (code == 401 || code == 403) {

@@ -107,6 +107,14 @@ public abstract class ActionServerRuntime implements Runtime {
     protected void onReady(ActionServerClient client) {
     }
 
+    /**
+     * The client for a (re)started sandbox's server; the default is a plain {@link ActionServerClient}. Override to
+     * map the HTTP answers of whatever fronts the server ({@link ActionServerClient#withFailureMapper}).
+     */
+    protected ActionServerClient newClient(ServerEndpoint endpoint) {
+        return new ActionServerClient(endpoint, id());
+    }
+
     /** Whether the sandbox process/container still runs; used to fail fast while waiting for readiness. */
     protected boolean sandboxRunning() {
         return true;
@@ -240,7 +248,7 @@ public abstract class ActionServerRuntime implements Runtime {
                 sandboxStarted = true; // a start that throws half-way may still have created something
                 ServerEndpoint endpoint = startSandbox(deadline);
                 setStatus(RuntimeStatus.RUNTIME_STARTED, "Waiting for the action server at " + endpoint.baseUrl());
-                ActionServerClient candidate = new ActionServerClient(endpoint, id());
+                ActionServerClient candidate = newClient(endpoint);
                 awaitReady(candidate, deadline);
                 client = candidate;
                 becameReady(candidate, "Sandbox " + id() + " is ready at " + endpoint.baseUrl());
@@ -261,6 +269,15 @@ public abstract class ActionServerRuntime implements Runtime {
         setStatus(RuntimeStatus.READY, message);
         onReady(ready);
         startHeartbeat();
+    }
+
+    /**
+     * Where the connected sandbox's action server answers — base URL, session key, extra headers — for code that
+     * talks to it directly, e.g. a gateway proxying to it; empty before {@link #connect()} and after {@link #close()}.
+     */
+    public final Optional<ServerEndpoint> serverEndpoint() {
+        ActionServerClient current = client;
+        return current == null ? Optional.empty() : Optional.of(current.endpoint());
     }
 
     /** The connected client; for subclasses and tests. */
@@ -400,7 +417,7 @@ public abstract class ActionServerRuntime implements Runtime {
             setStatus(RuntimeStatus.STARTING_RUNTIME, "Resuming sandbox " + id());
             try {
                 Optional<ServerEndpoint> moved = resumeSandbox(deadline);
-                ActionServerClient current = moved.map(endpoint -> new ActionServerClient(endpoint, id()))
+                ActionServerClient current = moved.map(this::newClient)
                         .orElse(client);
                 awaitReady(current, deadline);
                 client = current;

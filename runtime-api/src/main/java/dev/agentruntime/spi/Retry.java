@@ -29,6 +29,7 @@ public final class Retry {
     private int attempts = 4;
     private Duration firstBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(8);
+    private java.util.function.Predicate<AgentRuntimeException> retryable = AgentRuntimeException::isTransient;
 
     private Retry(String what, Instant deadline) {
         this.what = Objects.requireNonNull(what, "what");
@@ -55,13 +56,23 @@ public final class Retry {
         return this;
     }
 
+    /**
+     * Retries only the transient failures {@code which} accepts, e.g. only rate limits for a call that must not be
+     * sent twice after a server error (default: every transient failure).
+     */
+    public Retry onlyWhen(java.util.function.Predicate<AgentRuntimeException> which) {
+        Objects.requireNonNull(which, "which");
+        this.retryable = e -> e.isTransient() && which.test(e);
+        return this;
+    }
+
     public <T> T call(Supplier<T> call) {
         Duration backoff = firstBackoff;
         for (int attempt = 1; ; attempt++) {
             try {
                 return call.get();
             } catch (AgentRuntimeException e) {
-                if (!e.isTransient() || attempt >= attempts) {
+                if (!retryable.test(e) || attempt >= attempts) {
                     throw e;
                 }
                 Duration wait = e instanceof BackendException b && b.retryAfter().isPresent() ? b.retryAfter().get()

@@ -103,6 +103,24 @@ class ActionServerClientTest {
     // ------------------------------------------------------------------------------------ execute_action
 
     @Test
+    void aFailureMapperDecidesFirstAndTheDefaultMappingStaysForTheRest() throws Exception {
+        List<String> seen = new ArrayList<>();
+        ActionServerClient mapped = client.withFailureMapper((call, status, header, body) -> {
+            seen.add(call + " " + status + " " + header.apply("Retry-After") + " " + body);
+            return status == 503 ? Optional.of(new RuntimeDisconnectedException("paused behind the gateway"))
+                    : Optional.empty();
+        });
+        server.enqueue(new MockResponse.Builder().code(503).setHeader("Retry-After", "3").body("{}").build());
+        assertThatThrownBy(() -> mapped.execute(CmdRunAction.of("ls"), DEFAULT_TIMEOUT))
+                .isInstanceOf(RuntimeDisconnectedException.class).hasMessage("paused behind the gateway");
+        server.enqueue(json(404, "{\"detail\":\"gone\"}"));
+        assertThatThrownBy(() -> mapped.listFiles(null)).isInstanceOf(RuntimeNotFoundException.class)
+                .hasMessageContaining("gone");
+        assertThat(seen).containsExactly("execute_action 503 3 {}", "list_files 404 null {\"detail\":\"gone\"}");
+        assertThat(take().getHeaders().get("X-Session-API-Key")).as("same endpoint and key").isEqualTo(KEY);
+    }
+
+    @Test
     void sendsTheSessionApiKeyHeader() throws Exception {
         server.enqueue(json(200, RUN_OBSERVATION));
         client.execute(CmdRunAction.of("ls -l"), DEFAULT_TIMEOUT);

@@ -160,6 +160,19 @@ class ActionServerRuntimeTest {
     }
 
     @Test
+    void theServerEndpointIsKnownOnlyWhileConnected() {
+        TestRuntime runtime = runtime();
+        assertThat(runtime.serverEndpoint()).isEmpty();
+        runtime.connect();
+        assertThat(runtime.serverEndpoint()).hasValueSatisfying(endpoint -> {
+            assertThat(endpoint.baseUrl()).isEqualTo(server.url("/").uri());
+            assertThat(endpoint.sessionApiKey()).contains(Secret.of(KEY));
+        });
+        runtime.close();
+        assertThat(runtime.serverEndpoint()).isEmpty();
+    }
+
+    @Test
     void connectTwiceStartsOnce() {
         try (TestRuntime runtime = runtime()) {
             runtime.connect();

@@ -270,6 +270,16 @@ class KitPiecesTest {
             throw BackendException.transientFailure("busy", Duration.ofSeconds(5), null);
         })).isInstanceOf(BackendException.class);
         assertThat(late).as("a wait past the deadline is not taken").hasValue(1);
+
+        AtomicInteger selective = new AtomicInteger();
+        assertThatThrownBy(() -> Retry.of("start", Instant.now().plusSeconds(10)).attempts(5)
+                .onlyWhen(e -> e.getMessage().contains("rate limited")).call(() -> {
+                    if (selective.incrementAndGet() == 1) {
+                        throw BackendException.transientFailure("rate limited", Duration.ofMillis(1), null);
+                    }
+                    throw BackendException.transientFailure("server error", Duration.ofMillis(1), null);
+                })).isInstanceOf(BackendException.class).hasMessage("server error");
+        assertThat(selective).as("the rate limit was retried, the server error was not").hasValue(2);
     }
 
     @Test

@@ -90,10 +90,13 @@ public final class BenchMain {
                 }
             }
             if (options.anyRuns("docker.prepare", "docker.create", "docker.pool", "docker.rtt", "docker.concurrency",
-                    "docker.copy", "docker.rss")) {
+                    "docker.copy", "docker.rss", "gateway.create", "gateway.rtt")) {
                 try (DockerExec docker = DockerExec.open()) {
                     machine.put("docker", dockerVersion(docker));
                     new DockerScenarios(bench, scratch, docker).run();
+                    if (options.anyRuns("gateway.create", "gateway.rtt")) {
+                        new GatewayScenarios(bench).run();
+                    }
                 } catch (RuntimeException e) {
                     bench.problem("docker", e);
                 }

@@ -28,7 +28,9 @@ public final class BenchOptions {
             "tc.exec",            // Testcontainers execInContainer on a container of the same image
             "docker.concurrency", // N concurrent Docker sandboxes x M actions
             "docker.copy",        // copyTo / copyFrom of a big file, Docker
-            "docker.rss");        // the server's RSS inside a container, idle and after N actions
+            "docker.rss",         // the server's RSS inside a container, idle and after N actions
+            "gateway.create",     // create->ready through the runtime gateway vs the Docker backend directly
+            "gateway.rtt");       // echo through the gateway's proxy vs straight to the published port
 
     static final String USAGE = """
             usage: java -jar runtime-bench/target/agent-runtime-bench.jar [options]

@@ -63,7 +63,7 @@ final class DockerScenarios {
             bench.guard("docker.prepare", this::firstPreparation);
             bench.guard("docker.jlink", this::coldJlink);
         }
-        if (o.anyRuns("docker.create", "docker.pool", "docker.rtt", "docker.concurrency", "docker.copy",
+        if (o.anyRuns("docker.create", "docker.pool", "docker.rtt", "docker.concurrency", "docker.copy", "gateway.create", "gateway.rtt",
                 "docker.rss")) {
             bench.guard("docker image", () -> {
                 long start = System.nanoTime();
