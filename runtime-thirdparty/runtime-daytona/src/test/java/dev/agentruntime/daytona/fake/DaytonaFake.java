@@ -365,7 +365,7 @@ public final class DaytonaFake implements AutoCloseable {
     private void create(Exchange ex) {
         authenticate(ex);
         JsonNode body = ex.json();
-        Validator v = new Validator(DaytonaFake::apiError, 400);
+        Validator v = new Validator((st, m) -> apiErrorBody(st, m, ex), 400);
         v.object(body);
         if (body.has("snapshot") && body.has("buildInfo")) {
             throw v.error("Cannot specify both snapshot and buildInfo");
@@ -434,7 +434,7 @@ public final class DaytonaFake implements AutoCloseable {
 
     private void list(Exchange ex) {
         authenticate(ex);
-        Validator v = new Validator(DaytonaFake::apiError, 400);
+        Validator v = new Validator((st, m) -> apiErrorBody(st, m, ex), 400);
         int limit = ex.query("limit").map(l -> parseInt(v, "limit", l)).orElse(100);
         if (limit < 1 || limit > 200) {
             throw v.error("limit must not be greater than 200 and not less than 1");
@@ -591,7 +591,7 @@ public final class DaytonaFake implements AutoCloseable {
         toolbox.post(t + "/process/execute", this::execute);
         toolbox.post(t + "/process/session", ex -> {
             Box box = started(ex);
-            String sid = new Validator(DaytonaFake::toolboxError, 400).requireString(ex.json(), "sessionId");
+            String sid = new Validator((st, m) -> toolboxErrorBody(st, m, ex), 400).requireString(ex.json(), "sessionId");
             if (box.sessions.putIfAbsent(sid, new ConcurrentHashMap<>()) != null) {
                 throw HttpError.json(409, toolboxErrorBody(409, "session already exists", ex));
             }
@@ -675,7 +675,7 @@ public final class DaytonaFake implements AutoCloseable {
     private void execute(Exchange ex) throws Exception {
         Box box = started(ex);
         JsonNode body = ex.json();
-        Validator v = new Validator(DaytonaFake::toolboxError, 400);
+        Validator v = new Validator((st, m) -> toolboxErrorBody(st, m, ex), 400);
         v.object(body);
         String command = v.requireString(body, "command");
         Optional<String> cwd = v.optionalString(body, "cwd");
@@ -745,7 +745,7 @@ public final class DaytonaFake implements AutoCloseable {
         Box box = started(ex);
         Map<String, SessionCommand> session = session(ex, box);
         JsonNode body = ex.json();
-        Validator v = new Validator(DaytonaFake::toolboxError, 400);
+        Validator v = new Validator((st, m) -> toolboxErrorBody(st, m, ex), 400);
         v.object(body);
         String command = v.requireString(body, "command");
         boolean async = v.optionalBoolean(body, "runAsync").or(() -> v.optionalBoolean(body, "async")).orElse(false);
@@ -841,7 +841,7 @@ public final class DaytonaFake implements AutoCloseable {
     private void bulkDownload(Exchange ex) throws IOException {
         Box box = started(ex);
         JsonNode body = ex.json();
-        Validator v = new Validator(DaytonaFake::toolboxError, 400);
+        Validator v = new Validator((st, m) -> toolboxErrorBody(st, m, ex), 400);
         List<String> paths = v.optionalStringList(v.object(body), "paths");
         if (paths.isEmpty()) {
             throw v.error("paths must not be empty");
