@@ -53,6 +53,10 @@ public final class DaytonaRuntime extends ActionServerRuntime {
     private static final Logger log = LoggerFactory.getLogger(DaytonaRuntime.class);
     static final String VENDOR = "Daytona";
     static final String PREVIEW_TOKEN_HEADER = "X-Daytona-Preview-Token";
+    /** The application ports ({@code APP_PORT_1}, {@code APP_PORT_2}) inside the sandbox, reached by signed URLs. */
+    static final List<Integer> APP_PORTS = List.of(50000, 55000);
+    /** How long a signed preview URL of {@link #webHosts()} lasts (Daytona allows up to 24 h). */
+    static final Duration SIGNED_URL_LIFETIME = Duration.ofHours(24);
 
     private final DaytonaConfig daytona;
     private final DaytonaApi api;
@@ -64,6 +68,12 @@ public final class DaytonaRuntime extends ActionServerRuntime {
     private record Current(DaytonaSandbox sandbox, boolean createdHere, DaytonaToolbox toolbox,
                            ServerBootstrap bootstrap, ServerBootstrap.ExitWatch exitWatch) {
     }
+
+    /** Signed URLs of the application ports and when they were made; swapped as a whole. */
+    private record WebHosts(String sandboxId, Map<String, Integer> urls, Instant madeAt) {
+    }
+
+    private volatile WebHosts webHosts;
 
     public DaytonaRuntime(RuntimeConfig config) {
         this(config, DaytonaConfig.from(config));
@@ -89,7 +99,7 @@ public final class DaytonaRuntime extends ActionServerRuntime {
     @Override
     public Set<Capability> capabilities() {
         EnumSet<Capability> caps = serverCapabilities();
-        caps.addAll(EnumSet.of(Capability.ATTACH, Capability.ISOLATION));
+        caps.addAll(EnumSet.of(Capability.ATTACH, Capability.ISOLATION, Capability.WEB_HOSTS));
         Current c = current;
         if (c != null && c.sandbox().pausable()) {
             caps.add(Capability.PAUSE_RESUME);
@@ -186,7 +196,7 @@ public final class DaytonaRuntime extends ActionServerRuntime {
                 Duration.ofSeconds(60));
         ServerBootstrap.Installed installed = bootstrap.install(bundle, daytona.installDir());
         bootstrap.start(ServerLaunch.forSession(config).sessionApiKey(sessionApiKey).java(installed.java()).jar(installed.jar())
-                .port(daytona.serverPort()).bindAddress("0.0.0.0").build());
+                .port(daytona.serverPort()).bindAddress("0.0.0.0").appPorts(APP_PORTS.get(0), APP_PORTS.get(1)).build());
     }
 
     /** Whether this session's server process runs in the sandbox (a kept-alive session's, found on attach). */
@@ -203,6 +213,33 @@ public final class DaytonaRuntime extends ActionServerRuntime {
                 .withSecretHeader(PREVIEW_TOKEN_HEADER, preview.token())
                 .withHeader("X-Daytona-Skip-Preview-Warning", "true");
     }
+
+    /**
+     * The application ports ({@code $APP_PORT_1}, {@code $APP_PORT_2} in the sandbox) as signed preview URLs: the
+     * token is part of the URL, so any HTTP client (a browser, curl) opens them without headers. Made on first use,
+     * renewed when they are older than half their {@value #SIGNED_URL_HOURS} h lifetime.
+     */
+    @Override
+    public Map<String, Integer> webHosts() {
+        Current c = current;
+        if (c == null || c.bootstrap() == null) {
+            return Map.of();
+        }
+        WebHosts known = webHosts;
+        if (known != null && known.sandboxId().equals(c.sandbox().id())
+                && known.madeAt().plus(SIGNED_URL_LIFETIME.dividedBy(2)).isAfter(Instant.now())) {
+            return known.urls();
+        }
+        Map<String, Integer> urls = new LinkedHashMap<>();
+        for (int port : APP_PORTS) {
+            urls.put(api.signedPreviewUrl(c.sandbox().id(), port, SIGNED_URL_LIFETIME).toString(), port);
+        }
+        WebHosts made = new WebHosts(c.sandbox().id(), Collections.unmodifiableMap(urls), Instant.now());
+        webHosts = made;
+        return made.urls();
+    }
+
+    private static final int SIGNED_URL_HOURS = 24;
 
     @Override
     protected boolean sandboxRunning() {
@@ -252,6 +289,7 @@ public final class DaytonaRuntime extends ActionServerRuntime {
         api.start(c.sandbox().id());
         DaytonaSandbox started = api.awaitStarted(c.sandbox().id(), deadline);
         current = new Current(started, c.createdHere(), c.toolbox(), c.bootstrap(), c.exitWatch());
+        webHosts = null;
         return Optional.of(endpoint(started.id())); // the preview token changes when a sandbox starts again
     }
 

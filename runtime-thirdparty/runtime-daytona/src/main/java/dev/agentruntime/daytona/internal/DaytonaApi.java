@@ -218,6 +218,19 @@ public final class DaytonaApi {
         return new Preview(URI.create(url), Secret.of(token));
     }
 
+    /** {@code GET /sandbox/{id}/ports/{port}/signed-preview-url?expiresInSeconds=}: the token is in the URL itself. */
+    public URI signedPreviewUrl(String id, int port, Duration expiresIn) {
+        HttpUrl url = http.urlBuilder("sandbox/" + id + "/ports/" + port + "/signed-preview-url")
+                .addQueryParameter("expiresInSeconds", Long.toString(expiresIn.toSeconds())).build();
+        JsonNode answer = http.get(url, id);
+        String signed = answer == null ? "" : answer.path("url").asText("");
+        if (signed.isBlank()) {
+            throw new BackendException("Daytona GET /sandbox/" + id + "/ports/" + port + "/signed-preview-url "
+                    + "answered no url");
+        }
+        return URI.create(signed);
+    }
+
     /**
      * Polls {@code GET /sandbox/{id}} (every 100 ms, growing to 1 s, as Daytona's SDKs do) until {@code done} holds;
      * {@code error} and {@code build_failed} end the wait at once with Daytona's reason.

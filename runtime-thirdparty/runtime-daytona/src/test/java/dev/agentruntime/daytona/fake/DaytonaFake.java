@@ -93,6 +93,11 @@ public final class DaytonaFake implements AutoCloseable {
     private final ExecutorService workers = Executors.newCachedThreadPool(daemon("daytona-fake"));
     private final Map<String, Box> boxes = new ConcurrentHashMap<>();
     private final AtomicInteger creates = new AtomicInteger();
+    /** Signed preview tokens: the sandbox, the port and the expiry each opens. */
+    private final Map<String, Signed> signed = new ConcurrentHashMap<>();
+
+    private record Signed(String sandboxId, int port, Instant expiresAt) {
+    }
     private final SecureRandom random = new SecureRandom();
     private final Routes api = new Routes(DaytonaFake::apiError);
     private final Routes toolbox = new Routes(DaytonaFake::toolboxError);
@@ -334,6 +339,19 @@ public final class DaytonaFake implements AutoCloseable {
             int port = parsePort(ex.pathParam("port"));
             ex.respond(200, Map.of("sandboxId", box.id, "url", server.uri() + "/preview/" + port + "-" + box.id,
                     "token", box.previewToken));
+        });
+        api.get("/api/sandbox/{id}/ports/{port}/signed-preview-url", ex -> {
+            Box box = box(ex, ex.pathParam("id"));
+            int port = parsePort(ex.pathParam("port"));
+            int seconds = ex.query("expiresInSeconds").map(t -> parseInt(new Validator((st, m) -> apiErrorBody(st, m,
+                    ex), 400), "expiresInSeconds", t)).orElse(60);
+            if (seconds < 1 || seconds > 86400) {
+                throw HttpError.json(400, apiErrorBody(400, "expiresInSeconds must be between 1 and 86400", ex));
+            }
+            String token = token();
+            signed.put(token, new Signed(box.id, port, Instant.now().plusSeconds(seconds)));
+            ex.respond(200, Map.of("sandboxId", box.id, "port", port, "token", token,
+                    "url", server.uri() + "/preview/" + port + "-" + token));
         });
         api.get("/api/config", ex -> ex.respond(200, Map.of("analyticsApiUrl", server.uri() + "/analytics",
                 "defaultSnapshot", DEFAULT_SNAPSHOT)));
@@ -883,7 +901,14 @@ public final class DaytonaFake implements AutoCloseable {
             return Optional.empty();
         }
         int port = Integer.parseInt(m.group(1));
-        Box box = boxes.get(m.group(2));
+        Signed grant = signed.get(m.group(2));
+        if (grant != null && (grant.port() != port || grant.expiresAt().isBefore(Instant.now()))) {
+            throw HttpError.text(401, "Daytona preview: the signed URL expired or is for another port");
+        }
+        Box box = boxes.get(grant != null ? grant.sandboxId() : m.group(2));
+        if (grant != null && box != null) {
+            request.setAttribute(SIGNED, Boolean.TRUE);
+        }
         if (box == null || box.container == null || !box.state.equals("started")) {
             throw HttpError.text(404, "Daytona preview: sandbox " + m.group(2) + " not found or not started");
         }
@@ -896,7 +921,12 @@ public final class DaytonaFake implements AutoCloseable {
                 Optional.of(query == null ? rest : rest + "?" + query)));
     }
 
+    private static final String SIGNED = DaytonaFake.class.getName() + ".signed";
+
     private void previewAuth(Request request, SandboxProxy.Route route) {
+        if (Boolean.TRUE.equals(request.getAttribute(SIGNED))) {
+            return; // the URL carries its token
+        }
         Box box = boxes.get(route.sandboxId());
         String token = request.getHeaders().get("X-Daytona-Preview-Token");
         String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);

@@ -179,6 +179,16 @@ class DaytonaApiRequestShapesTest {
     }
 
     @Test
+    void aSignedPreviewUrlAsksForItsLifetime() throws Exception {
+        server.enqueue(json(200, "{\"sandboxId\":\"sb-1\",\"port\":50000,\"token\":\"t0k\","
+                + "\"url\":\"https://50000-t0k.proxy.daytona.work\"}"));
+        assertThat(api.signedPreviewUrl("sb-1", 50000, Duration.ofHours(24)))
+                .hasToString("https://50000-t0k.proxy.daytona.work");
+        RecordedRequest request = take("GET", "/api/sandbox/sb-1/ports/50000/signed-preview-url");
+        assertThat(request.getUrl().queryParameter("expiresInSeconds")).isEqualTo("86400");
+    }
+
+    @Test
     void aPreviewAnswerWithoutATokenIsAnError() {
         server.enqueue(json(200, "{\"sandboxId\":\"sb-1\",\"url\":\"https://x\"}"));
         assertThatThrownBy(() -> api.previewUrl("sb-1", 1)).isInstanceOf(BackendException.class)
