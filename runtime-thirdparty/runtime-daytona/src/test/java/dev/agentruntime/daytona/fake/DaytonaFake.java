@@ -126,6 +126,7 @@ public final class DaytonaFake implements AutoCloseable {
         volatile FakeSandbox container;
         volatile String previewToken = token();
         final Map<String, Map<String, SessionCommand>> sessions = new ConcurrentHashMap<>();
+        final java.util.concurrent.atomic.AtomicLong uploaded = new java.util.concurrent.atomic.AtomicLong();
 
         Box(String id, JsonNode body, Validator v) {
             this.id = id;
@@ -172,6 +173,11 @@ public final class DaytonaFake implements AutoCloseable {
 
         public Instant lastActivity() {
             return lastActivity;
+        }
+
+        /** Bytes received through the toolbox's uploads. */
+        public long uploadedBytes() {
+            return uploaded.get();
         }
 
         public Optional<FakeSandbox> container() {
@@ -832,7 +838,7 @@ public final class DaytonaFake implements AutoCloseable {
                     Path spooled = spool.resolve("part-" + file.getKey());
                     file.getValue().writeTo(spooled);
                     try (InputStream in = Files.newInputStream(spooled)) {
-                        box.container.files(box.user).write(path, in);
+                        box.uploaded.addAndGet(box.container.files(box.user).write(path, in));
                     } catch (SandboxFileException e) {
                         throw HttpError.json(400, toolboxErrorBody(400, "failed to upload " + path + ": "
                                 + e.getMessage(), ex));
