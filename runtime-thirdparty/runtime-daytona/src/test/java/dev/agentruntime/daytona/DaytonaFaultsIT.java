@@ -16,6 +16,7 @@ import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.SandboxHousekeeping;
 import dev.agentruntime.UnsupportedCapabilityException;
 import dev.agentruntime.daytona.fake.DaytonaFake;
+import dev.agentruntime.spi.ActionServerClient;
 import dev.agentruntime.fake.http.Fault;
 import dev.agentruntime.testkit.RequiresDocker;
 import java.io.IOException;
@@ -85,6 +86,16 @@ class DaytonaFaultsIT {
             String sandboxId = ((DaytonaRuntime) runtime).sandboxId().orElseThrow();
             assertThat(fake.sandbox(sandboxId).orElseThrow().labels())
                     .containsEntry("dev.agentruntime.session-id", config.sessionId());
+            DaytonaRuntime daytona = (DaytonaRuntime) runtime;
+            assertThat(daytona.heartbeatInterval()).as("a third of the 15-minute auto-stop")
+                    .isEqualTo(Duration.ofMinutes(5));
+            try (ActionServerClient client = new ActionServerClient(daytona.serverEndpoint().orElseThrow(),
+                    runtime.id())) {
+                daytona.heartbeat(client);
+            }
+            assertThat(fake.sandbox(sandboxId).orElseThrow().activityRefreshes()).as("the heartbeat refreshed "
+                    + "Daytona's last-activity").isEqualTo(1);
+
             fake.die(sandboxId, "runner crashed");
             assertThatThrownBy(() -> runtime.run("echo after-death")).isInstanceOf(AgentRuntimeException.class)
                     .hasMessageContaining(config.sessionId());

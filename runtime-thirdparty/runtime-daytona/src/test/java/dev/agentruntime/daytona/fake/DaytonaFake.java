@@ -127,6 +127,7 @@ public final class DaytonaFake implements AutoCloseable {
         volatile String previewToken = token();
         final Map<String, Map<String, SessionCommand>> sessions = new ConcurrentHashMap<>();
         final java.util.concurrent.atomic.AtomicLong uploaded = new java.util.concurrent.atomic.AtomicLong();
+        final AtomicInteger activityRefreshes = new AtomicInteger();
 
         Box(String id, JsonNode body, Validator v) {
             this.id = id;
@@ -173,6 +174,11 @@ public final class DaytonaFake implements AutoCloseable {
 
         public Instant lastActivity() {
             return lastActivity;
+        }
+
+        /** How many {@code POST /sandbox/{id}/last-activity} calls it got. */
+        public int activityRefreshes() {
+            return activityRefreshes.get();
         }
 
         /** Bytes received through the toolbox's uploads. */
@@ -324,6 +330,7 @@ public final class DaytonaFake implements AutoCloseable {
         api.post("/api/sandbox/{id}/last-activity", ex -> {
             Box box = box(ex, ex.pathParam("id"));
             box.lastActivity = Instant.now();
+            box.activityRefreshes.incrementAndGet();
             ex.empty(201);
         });
         api.post("/api/sandbox/{id}/autostop/{minutes}", ex -> {
