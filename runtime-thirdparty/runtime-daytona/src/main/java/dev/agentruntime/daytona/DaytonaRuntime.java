@@ -241,17 +241,51 @@ public final class DaytonaRuntime extends ActionServerRuntime {
 
     private static final int SIGNED_URL_HOURS = 24;
 
+    /**
+     * False once the server has exited (its exit file) or Daytona reports the sandbox failed or gone (asked at most
+     * every {@link #STATE_CHECK_EVERY}), so waiting for readiness ends at once instead of at the deadline.
+     */
     @Override
     protected boolean sandboxRunning() {
         Current c = current;
-        return c == null || c.exitWatch() == null || c.exitWatch().stillRunning();
+        if (c == null || c.exitWatch() == null) {
+            return true;
+        }
+        if (!c.exitWatch().stillRunning()) {
+            return false;
+        }
+        Instant now = Instant.now();
+        if (now.isBefore(nextStateCheck)) {
+            return true;
+        }
+        nextStateCheck = now.plus(STATE_CHECK_EVERY);
+        try {
+            DaytonaSandbox seen = api.get(c.sandbox().id());
+            lastSeen = seen;
+            return !seen.failed() && !seen.gone();
+        } catch (dev.agentruntime.RuntimeNotFoundException e) {
+            return false;
+        } catch (RuntimeException e) {
+            return true; // a control-plane hiccup: keep waiting until the deadline
+        }
     }
+
+    private static final Duration STATE_CHECK_EVERY = Duration.ofSeconds(2);
+    /** Throttles {@link #sandboxRunning()}'s state checks; only the (single) readiness wait touches it. */
+    private volatile Instant nextStateCheck = Instant.MIN;
+    private volatile DaytonaSandbox lastSeen;
 
     @Override
     protected String failureContext() {
         Current c = current;
         if (c == null || c.bootstrap() == null) {
             return "";
+        }
+        DaytonaSandbox seen = lastSeen;
+        String state = seen != null && seen.id().equals(c.sandbox().id()) && !DaytonaSandbox.STARTED.equals(seen.state())
+                ? " is in state " + seen.describeState() : "";
+        if (!state.isEmpty()) {
+            return "Daytona sandbox " + c.sandbox().id() + state + ".";
         }
         startupLog().ifPresent(c.bootstrap()::feedLogTail);
         return "Daytona sandbox " + c.sandbox().id() + ". " + c.bootstrap().describeExit();

@@ -106,6 +106,33 @@ class DaytonaFaultsIT {
     }
 
     @Test
+    void aSandboxThatDiesWhileTheServerStartsEndsTheWaitWithDaytonasReason() {
+        RuntimeConfig config = config().build();
+        java.util.concurrent.atomic.AtomicBoolean killed = new java.util.concurrent.atomic.AtomicBoolean();
+        // the first request to the server's preview kills the sandbox (and is held a moment, as a slow proxy would)
+        fake.faults().on("the first preview request of " + config.sessionId(), request -> {
+            if (!request.path().startsWith("/preview/") || killed.get()) {
+                return false;
+            }
+            fake.sandboxes().stream().filter(b -> config.sessionId().equals(b.labels()
+                    .get("dev.agentruntime.session-id"))).findFirst().ifPresent(b -> {
+                        if (killed.compareAndSet(false, true)) {
+                            fake.die(b.id(), "runner crashed");
+                        }
+                    });
+            return killed.get();
+        }).times(1).hold(Duration.ofMillis(500));
+        long started = System.nanoTime();
+        try (Runtime runtime = RuntimeFactory.create(config)) {
+            assertThatThrownBy(runtime::connect).isInstanceOf(AgentRuntimeException.class)
+                    .hasMessageContaining(config.sessionId()).hasMessageContaining("'error' (runner crashed)");
+        }
+        assertThat(killed).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("ended at once, not at the startup deadline")
+                .isLessThan(Duration.ofSeconds(60));
+    }
+
+    @Test
     void aDeclarativeImageThatCannotBeBuiltFailsFastWithDaytonasReason() {
         RuntimeConfig config = config().option("image", "agent-runtime-test/no-such-image:1").build();
         long started = System.nanoTime();
