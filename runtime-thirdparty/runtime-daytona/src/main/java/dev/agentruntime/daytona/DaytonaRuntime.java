@@ -75,6 +75,12 @@ public final class DaytonaRuntime extends ActionServerRuntime {
 
     private volatile WebHosts webHosts;
 
+    private static final Duration STATE_CHECK_EVERY = Duration.ofSeconds(2);
+    /** Throttles {@link #sandboxRunning()}'s state checks; only the (single) readiness wait touches it. */
+    private volatile Instant nextStateCheck = Instant.MIN;
+    /** What the last state check saw, for {@link #failureContext()}. */
+    private volatile DaytonaSandbox lastSeen;
+
     public DaytonaRuntime(RuntimeConfig config) {
         this(config, DaytonaConfig.from(config));
     }
@@ -110,6 +116,7 @@ public final class DaytonaRuntime extends ActionServerRuntime {
     @Override
     protected ServerEndpoint startSandbox(Instant deadline) {
         ServerBundle bundle = ServerBundle.prepare(this::progress);
+        lastSeen = null;
         DaytonaSandbox sandbox;
         boolean created;
         if (config.attachToExisting()) {
@@ -217,7 +224,7 @@ public final class DaytonaRuntime extends ActionServerRuntime {
     /**
      * The application ports ({@code $APP_PORT_1}, {@code $APP_PORT_2} in the sandbox) as signed preview URLs: the
      * token is part of the URL, so any HTTP client (a browser, curl) opens them without headers. Made on first use,
-     * renewed when they are older than half their {@value #SIGNED_URL_HOURS} h lifetime.
+     * renewed when they are older than half their 24 h lifetime.
      */
     @Override
     public Map<String, Integer> webHosts() {
@@ -238,8 +245,6 @@ public final class DaytonaRuntime extends ActionServerRuntime {
         webHosts = made;
         return made.urls();
     }
-
-    private static final int SIGNED_URL_HOURS = 24;
 
     /**
      * False once the server has exited (its exit file) or Daytona reports the sandbox failed or gone (asked at most
@@ -269,11 +274,6 @@ public final class DaytonaRuntime extends ActionServerRuntime {
             return true; // a control-plane hiccup: keep waiting until the deadline
         }
     }
-
-    private static final Duration STATE_CHECK_EVERY = Duration.ofSeconds(2);
-    /** Throttles {@link #sandboxRunning()}'s state checks; only the (single) readiness wait touches it. */
-    private volatile Instant nextStateCheck = Instant.MIN;
-    private volatile DaytonaSandbox lastSeen;
 
     @Override
     protected String failureContext() {
@@ -324,6 +324,7 @@ public final class DaytonaRuntime extends ActionServerRuntime {
         DaytonaSandbox started = api.awaitStarted(c.sandbox().id(), deadline);
         current = new Current(started, c.createdHere(), c.toolbox(), c.bootstrap(), c.exitWatch());
         webHosts = null;
+        lastSeen = null;
         return Optional.of(endpoint(started.id())); // the preview token changes when a sandbox starts again
     }
 
