@@ -95,8 +95,8 @@ public final class RunloopRuntime extends ActionServerRuntime {
     protected ServerEndpoint startSandbox(Instant deadline) {
         useStartupLog(new StartupLog(null));
         Devbox devbox = config.attachToExisting() ? attach(deadline) : create(deadline);
-        Devbox.Tunnel tunnel = devbox.tunnel().filter(t -> t.authMode().equals(authMode()))
-                .orElseGet(() -> api.enableTunnel(devbox.id(), authMode()));
+        // one tunnel per devbox: the one made at create (or by an earlier runtime), else a new one
+        Devbox.Tunnel tunnel = devbox.tunnel().orElseGet(() -> api.enableTunnel(devbox.id(), authMode()));
         Box current = box;
         boolean serverRuns = config.attachToExisting() && serverRuns(current.bootstrap());
         if (!serverRuns) {
