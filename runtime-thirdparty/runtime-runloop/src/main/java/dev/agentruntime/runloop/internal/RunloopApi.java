@@ -293,21 +293,21 @@ public final class RunloopApi {
     public long streamOutput(String devbox, String executionId, boolean stderr, long offset, OutputListener listener) {
         String path = "devboxes/" + devbox + "/executions/" + executionId + "/stream_"
                 + (stderr ? "stderr" : "stdout") + "_updates";
-        long next = offset;
+        long[] next = {offset}; // advanced per event, so a broken stream resumes after the last byte delivered
         int reconnects = 0;
         while (true) {
-            HttpUrl url = api.url(path, Map.of("offset", Long.toString(next)));
+            HttpUrl url = api.url(path, Map.of("offset", Long.toString(next[0])));
             try (Response response = api.stream("GET", url, null, devbox, Map.of("Accept", "text/event-stream"),
                     Duration.ZERO)) {
-                next = readEvents(response.body().source(), next, listener, devbox, executionId);
-                return next;
+                readEvents(response.body().source(), next, listener, devbox, executionId);
+                return next[0];
             } catch (StreamInterrupted | IOException e) {
                 if (++reconnects > STREAM_RECONNECTS) {
                     throw new RuntimeUnavailableException(VENDOR + " output stream of execution " + executionId
                             + " on devbox " + devbox + " broke " + reconnects + " times; last: " + e.getMessage(), e);
                 }
                 log.debug("{}: output stream of {} interrupted at offset {} ({}); reconnecting", VENDOR, executionId,
-                        next, e.getMessage());
+                        next[0], e.getMessage());
             }
         }
     }
@@ -319,19 +319,18 @@ public final class RunloopApi {
         }
     }
 
-    private long readEvents(BufferedSource source, long start, OutputListener listener, String devbox,
+    private void readEvents(BufferedSource source, long[] next, OutputListener listener, String devbox,
                             String executionId) throws IOException {
-        long next = start;
         String event = null;
         StringBuilder data = new StringBuilder();
         while (true) {
             String line = source.readUtf8Line();
             if (line == null || line.isEmpty()) {
                 if (data.length() > 0) {
-                    next = dispatch(event, data.toString(), next, listener, devbox, executionId);
+                    next[0] = dispatch(event, data.toString(), next[0], listener, devbox, executionId);
                 }
                 if (line == null) {
-                    return next;
+                    return;
                 }
                 event = null;
                 data.setLength(0);
