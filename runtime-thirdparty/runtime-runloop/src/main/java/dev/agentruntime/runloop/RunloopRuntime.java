@@ -98,7 +98,7 @@ public final class RunloopRuntime extends ActionServerRuntime {
         // one tunnel per devbox: the one made at create (or by an earlier runtime), else a new one
         Devbox.Tunnel tunnel = devbox.tunnel().orElseGet(() -> api.enableTunnel(devbox.id(), authMode()));
         Box current = box;
-        boolean serverRuns = config.attachToExisting() && serverRuns(current.bootstrap());
+        boolean serverRuns = config.attachToExisting() && serverRuns();
         if (!serverRuns) {
             if (config.attachToExisting() && config.sessionApiKey().isEmpty()) {
                 log.info("Runloop devbox {}: the server is not running; starting it with a new session key",
@@ -190,10 +190,18 @@ public final class RunloopRuntime extends ActionServerRuntime {
         return runloop.tunnelAuth().name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** Whether the server an earlier runtime started still runs (its log exists and no exit code was written). */
-    private boolean serverRuns(ServerBootstrap bootstrap) {
-        return bootstrap.exitCode().isEmpty() && new RunloopCommands(api, box.id())
-                .run("test -f " + ServerLaunch.shellQuote(bootstrap.logFile()), Duration.ofSeconds(60)).ok();
+    /**
+     * Whether a server of this session runs in the devbox (started by an earlier runtime; gone after a suspend, which
+     * ends every process): a process whose command line has this session's {@code -Dagent.runtime.session=} argument.
+     * Pure bash over {@code /proc}, so no helper process carries the pattern and matches itself.
+     */
+    private boolean serverRuns() {
+        String arg = "-D" + ServerLaunch.SESSION_PROPERTY + "=" + config.sessionId();
+        String script = "want=" + ServerLaunch.shellQuote(arg) + "; for p in /proc/[0-9]*; do "
+                + "[ \"$p\" = /proc/$$ ] && continue; "
+                + "while IFS= read -r -d '' a; do [ \"$a\" = \"$want\" ] && exit 0; done < \"$p/cmdline\" 2>/dev/null; "
+                + "done; exit 1";
+        return new RunloopCommands(api, box.id()).run(script, Duration.ofSeconds(60)).ok();
     }
 
     private void startServer(ServerBootstrap bootstrap) {
