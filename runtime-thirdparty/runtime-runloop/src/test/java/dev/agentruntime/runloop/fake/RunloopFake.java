@@ -96,6 +96,7 @@ public final class RunloopFake implements AutoCloseable {
         return t;
     });
     private final Path uploads;
+    private final java.util.concurrent.atomic.AtomicInteger uploadCalls = new java.util.concurrent.atomic.AtomicInteger();
 
     /** A blueprint: an image the fake knows by id and name. */
     public record Blueprint(String id, String name, String image) {
@@ -167,6 +168,11 @@ public final class RunloopFake implements AutoCloseable {
     /** How many keep_alive calls {@code devboxId} got. */
     public int keepAlives(String devboxId) {
         return devboxes.get(devboxId).keepAlives;
+    }
+
+    /** How many {@code upload_file} calls the fake has answered. */
+    public int uploadCalls() {
+        return uploadCalls.get();
     }
 
     /** Makes the devbox die as a crashed VM would: its sandbox is gone and its status becomes {@code failure}. */
@@ -735,6 +741,7 @@ public final class RunloopFake implements AutoCloseable {
     // ----------------------------------------------------------------------------------------------- files ---
 
     private void upload(Exchange ex, Devbox d) throws Exception {
+        uploadCalls.incrementAndGet();
         FakeSandbox sandbox = d.runningSandbox("upload a file");
         String contentType = ex.header("Content-Type").orElse("");
         String boundary = MultiPart.extractBoundary(contentType);
