@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentruntime.Capability;
 import dev.agentruntime.InvalidConfigException;
 import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.RuntimeDisconnectedException;
 import dev.agentruntime.RuntimeNotFoundException;
 import dev.agentruntime.RuntimeStartupException;
 import dev.agentruntime.Secret;
@@ -235,6 +236,37 @@ public final class RunloopRuntime extends ActionServerRuntime {
         return endpoint;
     }
 
+    /**
+     * The server's client, with the tunnel's failures explained: when a call through the tunnel fails with 404 or
+     * 5xx and the devbox is no longer running (it failed, was shut down or suspended by Runloop), the error says so
+     * instead of a bare HTTP status.
+     */
+    @Override
+    protected ActionServerClient newClient(ServerEndpoint endpoint) {
+        return super.newClient(endpoint).withFailureMapper((call, status, header, body) -> {
+            Box current = box;
+            if (current == null || status != 404 && status < 500) {
+                return java.util.Optional.empty();
+            }
+            try {
+                Devbox devbox = api.get(current.id());
+                if (devbox.status().equals("running")) {
+                    return java.util.Optional.empty();
+                }
+                return java.util.Optional.of(new RuntimeDisconnectedException("Runloop devbox " + current.id()
+                        + " of session " + config.sessionId() + " is no longer running (" + devbox.describe() + "): "
+                        + call + " got HTTP " + status + " through its tunnel."
+                        + (devbox.status().startsWith("suspend") ? " Attach again to resume it." : "")));
+            } catch (RuntimeNotFoundException gone) {
+                return java.util.Optional.of(new RuntimeDisconnectedException("Runloop devbox " + current.id()
+                        + " of session " + config.sessionId() + " no longer exists: " + call + " got HTTP " + status
+                        + " through its tunnel."));
+            } catch (RuntimeException unknown) {
+                return java.util.Optional.empty(); // the API is unreachable too: the default error stands
+            }
+        });
+    }
+
     @Override
     protected boolean sandboxRunning() {
         Box current = box;
@@ -284,6 +316,13 @@ public final class RunloopRuntime extends ActionServerRuntime {
             log.info("Runloop: shut down devbox {} of session {}", current.id(), config.sessionId());
         } catch (RuntimeNotFoundException gone) {
             log.debug("Runloop devbox {} was already gone", current.id());
+        } catch (dev.agentruntime.BackendException refused) {
+            Devbox now = api.get(current.id());
+            if (!now.ended()) {
+                throw refused;
+            }
+            log.info("Runloop devbox {} of session {} had already ended: {}", current.id(), config.sessionId(),
+                    now.describe());
         }
     }
 }
