@@ -116,11 +116,11 @@ public final class RunloopRuntime extends ActionServerRuntime {
 
     private Devbox create(Instant deadline) {
         SessionLabels labels = SessionLabels.forSession(config);
-        Devbox created = api.create(createBody(labels));
+        Devbox created = api.createAndAwaitRunning(createBody(labels));
         log.info("Runloop: created devbox {} for session {} ({})", created.id(), config.sessionId(),
                 created.status());
         box = newBox(created.id(), true);
-        return awaitRunning(created.id(), deadline);
+        return created.status().equals("running") ? created : awaitRunning(created.id(), deadline);
     }
 
     private Devbox attach(Instant deadline) {
@@ -298,13 +298,30 @@ public final class RunloopRuntime extends ActionServerRuntime {
         }
     }
 
+    /** A create whose answer never came may still have made a devbox: find it by the session's labels. */
+    private void reapUnknownCreate() {
+        try {
+            RunloopSandboxes.findDevbox(api, config.sessionId()).ifPresent(orphan -> {
+                log.info("Runloop: shutting down devbox {} of session {}, whose create did not answer", orphan.id(),
+                        config.sessionId());
+                api.shutdown(orphan.id(), true);
+            });
+        } catch (RuntimeException e) {
+            log.warn("Runloop: cannot check for a devbox of session {} after a failed create ({}); housekeeping's"
+                    + " reap will find it", config.sessionId(), e.toString());
+        }
+    }
+
     @Override
     protected void stopSandbox() {
         Box current = box;
+        boolean failedStart = !isClosed();
         if (current == null) {
+            if (failedStart && !config.attachToExisting()) {
+                reapUnknownCreate();
+            }
             return;
         }
-        boolean failedStart = !isClosed();
         if (failedStart ? !current.createdHere() : config.keepAlive()) {
             log.info("Runloop devbox {} of session {} is kept ({})", current.id(), config.sessionId(),
                     failedStart ? "attached, not created by this runtime" : "keep-alive");

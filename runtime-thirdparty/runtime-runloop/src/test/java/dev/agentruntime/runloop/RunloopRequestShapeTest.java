@@ -94,12 +94,12 @@ class RunloopRequestShapeTest {
                 .label("team", "infra").build();
         RunloopRuntime runtime = new RunloopRuntime(config, runloop);
         answer(200, "{\"id\":\"dbx_1\",\"status\":\"provisioning\",\"metadata\":{}}");
-        Devbox created = api.create(runtime.createBody(SessionLabels.forSession(config)));
+        Devbox created = api.createAndAwaitRunning(runtime.createBody(SessionLabels.forSession(config)));
         assertThat(created.id()).isEqualTo("dbx_1");
         assertThat(created.status()).isEqualTo("provisioning");
 
         RecordedRequest request = take();
-        assertPost(request, "/v1/devboxes");
+        assertPost(request, "/v1/devboxes/create_and_await_running");
         JsonNode body = body(request);
         assertThat(body.get("name").asText()).isEqualTo("agent-runtime-shape-1");
         assertThat(body.get("blueprint_name").asText()).isEqualTo("agent-runtime-server");
@@ -119,6 +119,30 @@ class RunloopRequestShapeTest {
         assertThat(launch.at("/user_parameters/uid").asInt()).isEqualTo(1001);
         assertThat(body.at("/tunnel/auth_mode").asText()).isEqualTo("authenticated");
         assertThat(body.at("/tunnel/http_keep_alive").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aCreateWhoseAnswerWasLostIsFoundByItsLabelsAndShutDown() throws Exception {
+        RunloopConfig runloop = RunloopConfig.builder().apiKey(Secret.of(KEY)).baseUrl(server.url("/").uri()).build();
+        RuntimeConfig config = RuntimeConfig.builder().type("runloop").sessionId("shape-lost").backendConfig(runloop)
+                .build();
+        server.enqueue(new MockResponse.Builder().code(500).setHeader("x-should-retry", "false")
+                .body("{\"message\":\"gateway lost the answer\"}").build());
+        String metadata = WireCodec.toJson(WireCodec.MAPPER.valueToTree(SessionLabels.forSession(config).asLabels()));
+        answer(200, "{\"devboxes\":[{\"id\":\"dbx_other\",\"status\":\"running\",\"metadata\":{}},"
+                + "{\"id\":\"dbx_lost\",\"status\":\"provisioning\",\"metadata\":" + metadata + "}],"
+                + "\"has_more\":false}");
+        answer(200, "{\"id\":\"dbx_lost\",\"status\":\"shutdown\",\"metadata\":{}}");
+        try (RunloopRuntime runtime = new RunloopRuntime(config, runloop)) {
+            assertThatThrownBy(runtime::connect).isInstanceOf(BackendException.class)
+                    .hasMessageContaining("gateway lost the answer");
+        }
+        assertPost(take(), "/v1/devboxes/create_and_await_running");
+        assertThat(take().getUrl().encodedPath()).isEqualTo("/v1/devboxes");
+        RecordedRequest shutdown = take();
+        assertPost(shutdown, "/v1/devboxes/dbx_lost/shutdown");
+        assertThat(shutdown.getUrl().queryParameter("force")).isEqualTo("true");
+        assertThat(server.getRequestCount()).as("the other devbox is left alone").isEqualTo(3);
     }
 
     @Test

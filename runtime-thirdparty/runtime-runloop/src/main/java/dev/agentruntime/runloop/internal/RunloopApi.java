@@ -125,6 +125,14 @@ public final class RunloopApi {
         return Devbox.of(post(api, "devboxes", body, null));
     }
 
+    /**
+     * {@code POST /v1/devboxes/create_and_await_running}, as the official SDKs create: Runloop holds the answer until
+     * the devbox runs (or its hold ends; then it is still booting and {@link #waitForStatus} goes on).
+     */
+    public Devbox createAndAwaitRunning(ObjectNode body) {
+        return Devbox.of(post(transfer, "devboxes/create_and_await_running", body, null));
+    }
+
     public Devbox get(String id) {
         return Devbox.of(api.get(api.url("devboxes/" + id), id));
     }
