@@ -34,11 +34,19 @@ class RunloopFailuresIT {
     }
 
     @Test
-    void aDevboxThatDiesIsReportedAsSuchOnTheNextAction() {
-        RuntimeConfig config = RUNLOOP.configure(RuntimeConfig.builder()).build();
+    void anOpenRuntimeKeepsItsDevboxAliveAndADevboxThatDiesIsReportedOnTheNextAction() throws Exception {
+        RuntimeConfig config = RUNLOOP.configure(RuntimeConfig.builder()).option("idle.time", "30s").build();
         try (RunloopRuntime sandbox = (RunloopRuntime) RuntimeFactory.connect(config)) {
             assertThat(sandbox.run("echo alive").content()).isEqualTo("alive");
             String devbox = sandbox.devboxId().orElseThrow();
+            assertThat(RUNLOOP.fake().createBody(devbox).at("/launch_parameters/after_idle/idle_time_seconds").asInt())
+                    .isEqualTo(30);
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (RUNLOOP.fake().keepAlives(devbox) == 0) {
+                assertThat(System.nanoTime()).as("a keep_alive within 20 s (the heartbeat beats every 10 s)")
+                        .isLessThan(until);
+                Thread.sleep(100); // polling a condition with a deadline
+            }
             RUNLOOP.fake().crash(devbox);
             assertThatThrownBy(() -> sandbox.run("echo again")).isInstanceOf(RuntimeDisconnectedException.class)
                     .hasMessageContaining(devbox).hasMessageContaining("no longer running")
