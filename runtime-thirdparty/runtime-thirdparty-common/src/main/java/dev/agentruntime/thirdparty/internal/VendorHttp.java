@@ -67,6 +67,20 @@ public final class VendorHttp {
     private final String checkHint;
     private final Duration callTimeout;
     private final int attempts;
+    private final RetryRule retryRule;
+
+    /**
+     * A vendor's own word on whether a failed answer is worth another attempt, beyond the default mapping (408, 429
+     * and 5xx are transient): e.g. Runloop's {@code x-should-retry} header and its retried 409s.
+     */
+    @FunctionalInterface
+    public interface RetryRule {
+        /**
+         * @return true to retry (the call carries an idempotency key or certainly did not run), false never to
+         *         retry, empty to leave it to the default mapping
+         */
+        java.util.Optional<Boolean> retry(int status, java.util.function.Function<String, String> header);
+    }
 
     private VendorHttp(Builder b) {
         this.vendor = b.vendor;
@@ -75,6 +89,7 @@ public final class VendorHttp {
         this.checkHint = b.checkHint;
         this.callTimeout = b.callTimeout;
         this.attempts = b.attempts;
+        this.retryRule = b.retryRule;
         this.http = b.client.newBuilder().retryOnConnectionFailure(false).build();
     }
 
@@ -206,6 +221,14 @@ public final class VendorHttp {
         }
         AgentRuntimeException error = ControlPlaneErrors.fromHttp(vendor, what, sandbox, response.code(),
                 response::header, text, checkHint);
+        java.util.Optional<Boolean> rule = retryRule == null ? java.util.Optional.empty()
+                : retryRule.retry(response.code(), response::header);
+        if (rule.isPresent() && rule.get() != error.isTransient()) {
+            error = rule.get()
+                    ? BackendException.transientFailure(error.getMessage(),
+                            ControlPlaneErrors.retryAfter(response::header).orElse(null), error)
+                    : new BackendException(error.getMessage(), false, null, error);
+        }
         if (!idempotent && error.isTransient() && response.code() != 429) {
             // it may have run on the vendor's side: sending it again could do it twice
             throw new BackendException(error.getMessage() + " The call may have taken effect, so it was not retried.",
@@ -260,6 +283,7 @@ public final class VendorHttp {
         private String checkHint;
         private Duration callTimeout = Duration.ofSeconds(60);
         private int attempts = 4;
+        private RetryRule retryRule;
 
         private Builder(String vendor, URI baseUrl) {
             this.vendor = Objects.requireNonNull(vendor, "vendor");
@@ -295,6 +319,12 @@ public final class VendorHttp {
         /** How many attempts a retryable call gets in all (default 4). */
         public Builder attempts(int value) {
             this.attempts = value;
+            return this;
+        }
+
+        /** The vendor's own retry rule (default: none, the default mapping decides). */
+        public Builder retryRule(RetryRule value) {
+            this.retryRule = value;
             return this;
         }
 

@@ -107,6 +107,25 @@ class VendorHttpTest {
     }
 
     @Test
+    void aVendorsRetryRuleOverridesTheDefaultMapping() throws Exception {
+        VendorHttp ruled = VendorHttp.builder("Acme", server.url("/api/").uri()).callTimeout(Duration.ofSeconds(5))
+                .retryRule((status, header) -> "true".equals(header.apply("x-should-retry")) ? java.util.Optional.of(true)
+                        : "false".equals(header.apply("x-should-retry")) ? java.util.Optional.of(false)
+                        : status == 409 ? java.util.Optional.of(true) : java.util.Optional.empty())
+                .build();
+        server.enqueue(json(409, "{\"message\": \"lock timeout\"}"));
+        server.enqueue(new MockResponse.Builder().code(400).setHeader("x-should-retry", "true").build());
+        server.enqueue(json(200, "{\"ok\": true}"));
+        assertThat(ruled.json("POST", ruled.url("things"), null, null, true, Map.of()).get("ok").asBoolean()).isTrue();
+        assertThat(server.getRequestCount()).isEqualTo(3);
+
+        server.enqueue(new MockResponse.Builder().code(503).setHeader("x-should-retry", "false").build());
+        assertThatThrownBy(() -> ruled.get(ruled.url("things"), null)).isInstanceOf(BackendException.class)
+                .matches(e -> !((BackendException) e).isTransient(), "not transient");
+        assertThat(server.getRequestCount()).as("x-should-retry: false is obeyed").isEqualTo(4);
+    }
+
+    @Test
     void connectionFailuresAndSilenceBecomeTypedErrors() throws Exception {
         int closed;
         try (ServerSocket socket = new ServerSocket(0)) {
