@@ -135,6 +135,17 @@ public final class ModalApi implements AutoCloseable {
                 .getAppId();
     }
 
+    /** The configured app's id when it exists ({@code AppGetOrCreate} as a lookup: creation type unspecified). */
+    public Optional<String> appLookup(Instant deadline) {
+        try {
+            return Optional.of(call("AppGetOrCreate", null, deadline, s -> s.appGetOrCreate(AppGetOrCreateRequest
+                    .newBuilder().setAppName(config.appName()).setEnvironmentName(config.environment().orElse(""))
+                    .setObjectCreationType(ObjectCreationType.OBJECT_CREATION_TYPE_UNSPECIFIED).build())).getAppId());
+        } catch (dev.agentruntime.RuntimeNotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
     /**
      * The image of the configured recipe: {@code ImageGetOrCreate}, then, unless it was built before,
      * {@code ImageJoinStreaming} until the build ends, its log lines to {@code progress}.
