@@ -125,7 +125,8 @@ public final class ModalRuntime extends ActionServerRuntime {
 
     @Override
     protected ServerEndpoint startSandbox(Instant deadline) {
-        StartupLog startupLog = useStartupLog(new StartupLog(null));
+        // filled with the server log's tail when a start fails (ServerBootstrap.feedLogTail)
+        useStartupLog(new StartupLog(null));
         String sid = config.sessionId();
         String appId = api.appGetOrCreate(deadline);
         if (config.attachToExisting()) {
@@ -155,7 +156,6 @@ public final class ModalRuntime extends ActionServerRuntime {
                 .build();
         bootstrap.start(launch);
         current = withServer(sandboxId, true, reached, bootstrap);
-        startupLog.line("Started the action server in Modal sandbox " + sandboxId);
         return ServerEndpoint.of(reached.serverUrl(), launch.sessionApiKey());
     }
 
