@@ -162,6 +162,7 @@ final class FakeCommandRouter extends TaskCommandRouterGrpc.TaskCommandRouterImp
         }
         OutputLog log = request.getFileDescriptor() == TaskExecStdioFileDescriptor.TASK_EXEC_STDIO_FILE_DESCRIPTOR_STDERR
                 ? process.stderr() : process.stdout();
+        modal.stdioReadOffsets.add(request.getOffset());
         int dropAfter = modal.faults.stdioDropAfter();
         long offset = request.getOffset();
         long sent = 0;

@@ -85,6 +85,8 @@ public final class FakeModal implements AutoCloseable {
         return t;
     });
     final List<Call> calls = new CopyOnWriteArrayList<>();
+    /** The offset of every TaskExecStdioRead received, in order. */
+    final List<Long> stdioReadOffsets = new CopyOnWriteArrayList<>();
     volatile Instant tokensValidAfter = Instant.EPOCH;
     volatile Duration authTokenLifetime;
     volatile Duration routerJwtLifetime;
@@ -105,7 +107,7 @@ public final class FakeModal implements AutoCloseable {
             Path dir = Files.createTempDirectory("fake-modal-tls");
             Path store = dir.resolve("server.p12");
             certificate = dir.resolve("server.pem");
-            keytool("-genkeypair", "-alias", "modal", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=localhost",
+            keytool("-genkeypair", "-alias", "modal", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
                     "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore",
                     store.toString(), "-storepass", "changeit", "-keypass", "changeit");
             keytool("-exportcert", "-rfc", "-alias", "modal", "-keystore", store.toString(), "-storepass",
@@ -168,6 +170,11 @@ public final class FakeModal implements AutoCloseable {
     /** Every call received so far, oldest first. */
     public List<Call> calls() {
         return List.copyOf(calls);
+    }
+
+    /** The {@code offset} of every {@code TaskExecStdioRead} received, in order. */
+    public List<Long> stdioReadOffsets() {
+        return List.copyOf(stdioReadOffsets);
     }
 
     public List<Call> calls(String rpc) {
