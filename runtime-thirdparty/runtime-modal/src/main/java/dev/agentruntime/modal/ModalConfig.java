@@ -276,13 +276,16 @@ public record ModalConfig(Secret tokenId, Secret tokenSecret, Optional<String> e
                     if (pending.isEmpty() && (stripped.isEmpty() || stripped.startsWith("#"))) {
                         continue;
                     }
-                    if (stripped.endsWith("\\")) {
-                        pending.append(stripped, 0, stripped.length() - 1).append(' ');
-                        continue;
+                    boolean continued = stripped.endsWith("\\");
+                    String part = continued ? stripped.substring(0, stripped.length() - 1).strip() : stripped;
+                    if (!pending.isEmpty() && !part.isEmpty()) {
+                        pending.append(' ');
                     }
-                    pending.append(stripped);
-                    commands.add(pending.toString());
-                    pending.setLength(0);
+                    pending.append(part);
+                    if (!continued) {
+                        commands.add(pending.toString());
+                        pending.setLength(0);
+                    }
                 }
                 if (!pending.isEmpty()) {
                     commands.add(pending.toString().strip());

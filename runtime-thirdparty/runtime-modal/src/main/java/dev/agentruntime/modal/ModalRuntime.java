@@ -82,6 +82,9 @@ public final class ModalRuntime extends ActionServerRuntime {
     private final ModalConfig modal;
     private final ModalApi api;
     private volatile Current current;
+    private static final Duration END_CHECK_EVERY = Duration.ofSeconds(2);
+    /** When {@link #sandboxRunning()} next asks Modal whether the sandbox ended; only the starting thread uses it. */
+    private Instant nextEndCheck = Instant.MIN;
 
     public ModalRuntime(RuntimeConfig config) {
         this(config, ModalConfig.from(config));
@@ -217,10 +220,21 @@ public final class ModalRuntime extends ActionServerRuntime {
         setStatus(RuntimeStatus.STARTING_RUNTIME, line);
     }
 
+    /** While waiting for readiness: false once the server exited or Modal ended the sandbox (asked every 2 s). */
     @Override
     protected boolean sandboxRunning() {
         Current known = current;
-        return known == null || known.watch().map(ServerBootstrap.ExitWatch::stillRunning).orElse(true);
+        if (known == null) {
+            return true;
+        }
+        Instant now = Instant.now();
+        if (now.isAfter(nextEndCheck)) {
+            nextEndCheck = now.plus(END_CHECK_EVERY);
+            if (end(known.sandboxId()).isPresent()) {
+                return false;
+            }
+        }
+        return known.watch().map(ServerBootstrap.ExitWatch::stillRunning).orElse(true);
     }
 
     @Override
@@ -271,8 +285,7 @@ public final class ModalRuntime extends ActionServerRuntime {
                     ended.get().reason(), "Modal sandbox " + known.sandboxId() + " of session " + id()
                     + " has ended: " + ended.get().describe() + ". The " + action.type() + " action did not"
                     + " complete; Modal sandboxes cannot be revived: start a new session (a longer timeout, or"
-                    + " keep-alive heartbeats for the idle timeout).");
-            typed.initCause(e);
+                    + " keep-alive heartbeats for the idle timeout).", e);
             throw typed;
         }
     }

@@ -35,7 +35,11 @@ public class ModalSandboxEndedException extends RuntimeDisconnectedException {
     private final Reason reason;
 
     public ModalSandboxEndedException(String sandboxId, Reason reason, String message) {
-        super(message);
+        this(sandboxId, reason, message, null);
+    }
+
+    public ModalSandboxEndedException(String sandboxId, Reason reason, String message, Throwable cause) {
+        super(message, cause);
         this.sandboxId = sandboxId;
         this.reason = reason;
     }

@@ -73,7 +73,7 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /** The fake's {@code modal.client.ModalClient}: apps, images, secrets, sandboxes, tunnels, router access. */
-final class FakeModalApi extends ModalClientGrpc.ModalClientImplBase {
+public final class FakeModalApi extends ModalClientGrpc.ModalClientImplBase {
 
     static final Set<String> ENVIRONMENTS = Set.of("main");
     static final int MAX_TIMEOUT_SECS = 24 * 60 * 60;
@@ -123,6 +123,7 @@ final class FakeModalApi extends ModalClientGrpc.ModalClientImplBase {
         volatile Instant lastActivity = Instant.now();
         volatile boolean idleEnding;
         volatile boolean terminating;
+        volatile boolean expiring;
 
         ModalSandbox(String id, String appId, Sandbox definition, Map<String, String> tags) {
             this.id = id;
@@ -154,6 +155,15 @@ final class FakeModalApi extends ModalClientGrpc.ModalClientImplBase {
 
         void touch() {
             lastActivity = Instant.now();
+        }
+
+        /** Ends the sandbox now as its timeout would (the fault "a sandbox hitting its timeout"). */
+        public void expire() {
+            expiring = true;
+            FakeSandbox current = box;
+            if (current != null) {
+                current.kill();
+            }
         }
     }
 
@@ -450,6 +460,10 @@ final class FakeModalApi extends ModalClientGrpc.ModalClientImplBase {
         if (sandbox.idleEnding) {
             return result.setStatus(GenericStatus.GENERIC_STATUS_IDLE_TIMEOUT).setException("Sandbox idle timeout"
                     + " of " + sandbox.definition.getIdleTimeoutSecs() + "s reached").build();
+        }
+        if (sandbox.expiring) {
+            return result.setStatus(GenericStatus.GENERIC_STATUS_TIMEOUT).setException("Sandbox timed out after "
+                    + sandbox.definition.getTimeoutSecs() + "s").build();
         }
         return switch (state.reason()) {
             case TIMED_OUT -> result.setStatus(GenericStatus.GENERIC_STATUS_TIMEOUT).setException("Sandbox timed out"
