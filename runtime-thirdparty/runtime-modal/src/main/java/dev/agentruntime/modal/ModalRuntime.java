@@ -138,6 +138,8 @@ public final class ModalRuntime extends ActionServerRuntime {
         setStatus(RuntimeStatus.BUILDING_RUNTIME, "Preparing the Modal image " + modal.imageRecipe().get(0));
         String imageId = api.image(appId, line -> setStatus(RuntimeStatus.BUILDING_RUNTIME, "Image build: " + line),
                 deadline);
+        // local work first (a jlink unless cached): the sandbox's idle timeout must not run while it happens
+        ServerBundle bundle = ServerBundle.prepare(this::progress);
         List<String> secretIds = config.environment().isEmpty() ? List.of()
                 : List.of(api.ephemeralSecret(config.environment(), deadline));
         setStatus(RuntimeStatus.STARTING_RUNTIME, "Creating a Modal sandbox for session " + sid);
@@ -149,8 +151,7 @@ public final class ModalRuntime extends ActionServerRuntime {
                 modal.timeout().toSeconds());
         Reached reached = reach(sandboxId, deadline);
         ServerBootstrap bootstrap = new ServerBootstrap(VENDOR, sandboxId, reached.router(), this::progress);
-        ServerBootstrap.Installed server = bootstrap.install(ServerBundle.prepare(this::progress),
-                ServerBundle.DEFAULT_INSTALL_DIR);
+        ServerBootstrap.Installed server = bootstrap.install(bundle, ServerBundle.DEFAULT_INSTALL_DIR);
         ServerLaunch launch = ServerLaunch.forSession(config).java(server.java()).jar(server.jar())
                 .port(modal.serverPort()).bindAddress("0.0.0.0")
                 .workingDir(modal.workdir().orElse(config.sandboxWorkspace()))

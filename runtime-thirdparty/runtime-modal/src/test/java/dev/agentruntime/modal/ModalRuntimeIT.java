@@ -9,6 +9,7 @@ import dev.agentruntime.RuntimeFactory;
 import dev.agentruntime.RuntimeStatus;
 import dev.agentruntime.StatusEvent;
 import dev.agentruntime.modal.fake.FakeModal;
+import dev.agentruntime.modal.fake.FakeModalApi;
 import dev.agentruntime.modal.internal.proto.Sandbox;
 import dev.agentruntime.spi.SessionLabels;
 import dev.agentruntime.testkit.RequiresDocker;
@@ -63,8 +64,9 @@ class ModalRuntimeIT {
                     SessionLabels.MANAGED_BY_VALUE);
             assertThat(modal.calls("SandboxCreate").get(modal.calls("SandboxCreate").size() - 1).headers().toString())
                     .as("the session key is on no Modal call").doesNotContain(config.sessionApiKeyOrGenerate().reveal());
-            assertThat(events).anyMatch(e -> e.status() == RuntimeStatus.BUILDING_RUNTIME
-                    && e.message().startsWith("Image build: "));
+            assertThat(events).as("the image step is reported (its build log only on the first build: ModalApiTest)")
+                    .anyMatch(e -> e.status() == RuntimeStatus.BUILDING_RUNTIME
+                            && e.message().startsWith("Preparing the Modal image FROM"));
 
             // the end of the lifetime, brought forward (the real timer is covered by CommandRouterIT)
             sandbox.expire();
@@ -77,6 +79,36 @@ class ModalRuntimeIT {
                     .hasMessageContaining("reached its timeout").hasMessageContaining(config.sessionId())
                     .matches(e -> ((ModalSandboxEndedException) e).reason() == ModalSandboxEndedException.Reason.TIMEOUT,
                             "reason TIMEOUT");
+        }
+    }
+
+    @Test
+    void anOpenRuntimeOutlivesItsIdleTimeoutAndAClosedKeptAliveOneEndsByIt() {
+        RuntimeConfig config = config().option("idle.timeout", "4s").keepAlive(true).build();
+        FakeModal modal = FAKE.modal();
+        FakeModalApi.ModalSandbox sandbox;
+        try (Runtime runtime = RuntimeFactory.connect(config)) {
+            sandbox = modal.sandboxes().values().stream()
+                    .filter(s -> config.sessionId().equals(s.tags().get(SessionLabels.PREFIX + SessionLabels.SESSION_ID)))
+                    .findFirst().orElseThrow();
+            assertThat(sandbox.definition().getIdleTimeoutSecs()).isEqualTo(4);
+            // quiet for two idle timeouts: only the heartbeat (every 1.3 s, through the tunnel) keeps it
+            long quietUntil = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+            while (System.nanoTime() < quietUntil) {
+                assertThat(sandbox.result()).as("ended while open and idle").isEmpty();
+                sleepABit();
+            }
+            assertThat(runtime.run("echo still here").content()).isEqualTo("still here");
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (sandbox.result().isEmpty()) {
+            assertThat(System.nanoTime()).as("kept alive, then ended by its idle timeout").isLessThan(deadline);
+            sleepABit();
+        }
+        assertThat(sandbox.result().orElseThrow().getStatus())
+                .isEqualTo(dev.agentruntime.modal.internal.proto.GenericResult.GenericStatus.GENERIC_STATUS_IDLE_TIMEOUT);
+        try (dev.agentruntime.SandboxHousekeeping housekeeping = RuntimeFactory.housekeeping(config)) {
+            assertThat(housekeeping.find(config.sessionId())).as("nothing left once it ended").isEmpty();
         }
     }
 

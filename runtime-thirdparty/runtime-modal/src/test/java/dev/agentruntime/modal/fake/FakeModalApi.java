@@ -503,7 +503,8 @@ public final class FakeModalApi extends ModalClientGrpc.ModalClientImplBase {
         Instant now = Instant.now();
         for (ModalSandbox sandbox : sandboxes.values()) {
             FakeSandbox box = sandbox.box;
-            if (box == null || sandbox.end.isDone() || !sandbox.definition.hasIdleTimeoutSecs()) {
+            if (box == null || !sandbox.task.isDone() || sandbox.end.isDone()
+                    || !sandbox.definition.hasIdleTimeoutSecs()) { // idle time counts once the task runs
                 continue;
             }
             if (!sandbox.execs.values().stream().filter(SandboxProcess::isRunning).toList().isEmpty()) {
