@@ -7,6 +7,7 @@ import dev.agentruntime.WarmPool;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
 import dev.agentruntime.local.LocalRuntimeConfig;
+import dev.agentruntime.spi.ActionServerRuntime;
 import dev.agentruntime.spi.ServerLaunch;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,6 +35,19 @@ final class LocalScenarios {
 
     void run() {
         BenchOptions o = bench.options;
+        if (o.anyRuns("local.idle", "local.breakdown")) {
+            bench.guard("local.idle", () -> {
+                try (Runtime sandbox = RuntimeFactory.connect(config()); RawShell raw = RawShell.host()) {
+                    AgentScenarios agent = new AgentScenarios(bench);
+                    if (o.runs("local.idle")) {
+                        agent.idle("local", "local", sandbox, raw);
+                    }
+                    if (o.runs("local.breakdown")) {
+                        agent.breakdown("local", "local", (ActionServerRuntime) sandbox, raw);
+                    }
+                }
+            });
+        }
         if (o.runs("local.rtt")) {
             bench.guard("local.rtt", this::roundTrips);
         }
@@ -98,12 +112,21 @@ final class LocalScenarios {
                         .add(Bench.ms(System.nanoTime() - start));
                 sandbox.close();
             }
+            long start = System.nanoTime();
+            RawShell bare = RawShell.host(); // answers its first command: started
+            samples.computeIfAbsent("bare_bash", k -> new ArrayList<>()).add(Bench.ms(System.nanoTime() - start));
+            bare.close();
         }
         String cdsNote = archived ? "class-data archive" : "NO class-data archive (training did not finish)";
         bench.add("local.create.cold", "create->ready, cold, local", "ms", Stats.of(samples.get("cold")),
                 "defaults: " + cdsNote + ", ~/.bashrc sourced");
         bench.add("local.create.cold_no_bashrc", "create->ready, cold, local, source-bashrc=false", "ms",
                 Stats.of(samples.get("cold_no_bashrc")), cdsNote + ", ~/.bashrc not sourced");
+        bench.add("floor.bash.start", "bare bash start: process start to its first answer (host)", "ms",
+                Stats.of(samples.get("bare_bash")), "bash --norc over a pipe, `echo ready`; interleaved with the above");
+        bench.add("local.create.cold.vs_bash", "local create->ready p50 / bare bash start p50", "x",
+                Stats.single(Stats.of(samples.get("cold")).p50() / Stats.of(samples.get("bare_bash")).p50()),
+                "same run");
         bench.add("local.create.cold_no_cds", "create->ready, cold, local, class-data-sharing=false", "ms",
                 Stats.of(samples.get("cold_no_cds")), "no archive, ~/.bashrc sourced");
     }
