@@ -88,6 +88,47 @@ final class AgentScenarios {
     }
 
     /**
+     * What one thread wake costs after an idle gap on this machine: this thread hands a token to a parked thread,
+     * which hands it back (two wakes), after the same gap as the idle scenarios. The number of wakes on a path times
+     * this is what the path pays beyond the work itself.
+     */
+    void wakeFloor() {
+        int n = bench.options.idleIterations();
+        java.util.concurrent.SynchronousQueue<Long> there = new java.util.concurrent.SynchronousQueue<>();
+        java.util.concurrent.SynchronousQueue<Long> back = new java.util.concurrent.SynchronousQueue<>();
+        Thread echo = new Thread(() -> {
+            try {
+                while (true) {
+                    back.put(there.take());
+                }
+            } catch (InterruptedException e) {
+                // done
+            }
+        }, "agent-runtime-bench-wake");
+        echo.setDaemon(true);
+        echo.start();
+        List<Double> samples = new ArrayList<>();
+        try {
+            for (int i = -3; i < n; i++) {
+                gap();
+                long start = System.nanoTime();
+                there.put(start);
+                back.take();
+                if (i >= 0) {
+                    samples.add(Bench.ms(System.nanoTime() - start) / 2);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } finally {
+            echo.interrupt();
+        }
+        bench.add("floor.wake.idle", "one thread wake after an idle gap (half a ping-pong)", "ms", Stats.of(samples),
+                "after a " + bench.options.gapMillis() + " ms gap; SynchronousQueue hand-off to a parked thread and back");
+    }
+
+    /**
      * The agent-step workload ({@link Workloads#AGENT_STEPS}) through the Docker sandbox and through
      * {@code execInContainer("bash","-c",…)} on a Testcontainers container of the same image, step by step
      * interleaved, each after the idle gap.
@@ -222,8 +263,9 @@ final class AgentScenarios {
                 Stats.single(run - rawExecute), base + ": API, OkHttp, Jackson, interceptor");
         bench.add(b + "client.jackson", "    of which Jackson: encode action + decode observation", "ms",
                 Stats.of(parts.get("codec")), "in process, WireCodec");
-        bench.add(b + "client.okhttp", "    of which OkHttp: GET /alive via OkHttp minus by hand", "ms",
-                Stats.single(okAlive - rawAlive), base);
+        bench.add(b + "client.okhttp", "    OkHttp per call: GET /alive via OkHttp minus by hand", "ms",
+                Stats.single(okAlive - rawAlive), base + "; what a call through OkHttp adds (execute_action on plain"
+                        + " HTTP goes through the lean client)");
         bench.add(b + "network_http", "  network + server HTTP: GET /alive by hand", "ms", Stats.of(parts.get("raw_alive")),
                 "socket write to answer read; the HTTP server's selector, worker hand-off, no action"
                         + (prefix.equals("docker") ? "; through docker-proxy" : ""));
@@ -237,6 +279,70 @@ final class AgentScenarios {
                 prefix, Report.number(run), Report.number(run - rawExecute), Report.number(codec),
                 Report.number(okAlive - rawAlive), Report.number(rawAlive), Report.number(rawExecute - rawAlive),
                 Report.number(bashOnly));
+    }
+
+    /**
+     * Thread switches per action, counted by the kernel and so independent of the machine's load: the voluntary
+     * context switches of every thread of the server's JVM and of this (the client's) JVM across a run of
+     * {@code echo} actions. Each one is a thread that blocked and had to be woken: the hand-offs of the path.
+     *
+     * @param serverPid the host pid of the server's {@code java} process
+     */
+    void switches(String prefix, String what, Runtime sandbox, long serverPid) {
+        int n = Math.max(50, bench.options.iterations() / 5);
+        for (int i = 0; i < 20; i++) {
+            Workloads.run(sandbox, Workloads.ECHO);
+        }
+        long server0 = voluntarySwitches(serverPid);
+        long client0 = voluntarySwitches(ProcessHandle.current().pid());
+        for (int i = 0; i < n; i++) {
+            Workloads.run(sandbox, Workloads.ECHO);
+        }
+        long server1 = voluntarySwitches(serverPid);
+        long client1 = voluntarySwitches(ProcessHandle.current().pid());
+        bench.add(prefix + ".switches.server", "thread switches per `echo x` action: server JVM (" + what + ")",
+                "count", Stats.single((server1 - server0) / (double) n),
+                "voluntary_ctxt_switches of all its threads over " + n + " actions, /proc; load-independent");
+        bench.add(prefix + ".switches.client", "thread switches per `echo x` action: client JVM (" + what + ")",
+                "count", Stats.single((client1 - client0) / (double) n),
+                "this JVM, all threads, same actions");
+    }
+
+    /** The sum of {@code voluntary_ctxt_switches} over a process's threads. */
+    static long voluntarySwitches(long pid) {
+        long total = 0;
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc", Long.toString(pid), "task"))) {
+            for (java.nio.file.Path task : tasks.toList()) {
+                try {
+                    for (String line : java.nio.file.Files.readAllLines(task.resolve("status"))) {
+                        if (line.startsWith("voluntary_ctxt_switches:")) {
+                            total += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // a thread that ended meanwhile
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the threads of pid " + pid, e);
+        }
+        return total;
+    }
+
+    /** The {@code java} process among {@code pid}'s descendants (a container's init and its children). */
+    static long javaDescendant(long pid) {
+        return ProcessHandle.of(pid).stream().flatMap(p -> java.util.stream.Stream.concat(java.util.stream.Stream.of(p),
+                        p.descendants()))
+                .filter(p -> comm(p.pid()).equals("java")).map(ProcessHandle::pid).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no java process under pid " + pid));
+    }
+
+    private static String comm(long pid) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "comm")).strip();
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     private static double p50(Map<String, List<Double>> parts, String key) {

@@ -256,6 +256,10 @@ final class DockerScenarios {
                     }
                     if (o.runs("docker.breakdown")) {
                         agent.breakdown("docker", "Docker", (ActionServerRuntime) sandbox, raw);
+                        Integer init = docker.client().inspectContainerCmd(container).exec().getState().getPid();
+                        if (init != null && init > 0) {
+                            agent.switches("docker", "Docker", sandbox, AgentScenarios.javaDescendant(init));
+                        }
                     }
                 }
             }

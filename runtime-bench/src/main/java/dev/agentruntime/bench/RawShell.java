@@ -40,6 +40,14 @@ final class RawShell implements AutoCloseable {
         return started(List.of("bash", "--norc", "--noprofile"));
     }
 
+    /**
+     * An interactive host bash that sources {@code ~/.bashrc}, as the local backend's shell does by default: what
+     * this machine's rc file costs a shell start.
+     */
+    static RawShell hostInteractive() {
+        return started(List.of("bash", "-i"));
+    }
+
     /** {@code docker exec -i <container> bash}: the same, inside a container. */
     static RawShell docker(String container) {
         return started(List.of("docker", "exec", "-i", container, "bash", "--norc", "--noprofile"));
@@ -49,7 +57,7 @@ final class RawShell implements AutoCloseable {
         RawShell shell = new RawShell(command);
         try {
             String first = shell.run("echo ready");
-            if (!first.strip().equals("ready")) {
+            if (!first.contains("ready")) {
                 throw new IllegalStateException(command + " answered " + first);
             }
         } catch (RuntimeException e) {
