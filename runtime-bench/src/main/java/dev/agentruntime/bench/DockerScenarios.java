@@ -111,13 +111,14 @@ final class DockerScenarios {
     private void firstPreparation() {
         String nonce = UUID.randomUUID().toString().substring(0, 12);
         String base = "agent-runtime-bench/base:" + nonce;
-        BuildContext context = new BuildContext()
-                .text("nonce", nonce + "\n")
-                .text("Dockerfile", "FROM " + bench.options.image + "\nCOPY nonce /etc/agent-runtime-bench-nonce\n"
-                        + "LABEL " + BENCH_LABEL + "=true\n");
-        docker.client().buildImageCmd(context.toInputStream()).withTags(Set.of(base)).withPull(false)
-                .withRemove(true).withForcerm(true).exec(new BuildImageResultCallback())
-                .awaitImageId(5, TimeUnit.MINUTES);
+        try (BuildContext context = new BuildContext()) {
+            context.text("nonce", nonce + "\n")
+                    .text("Dockerfile", "FROM " + bench.options.image + "\nCOPY nonce /etc/agent-runtime-bench-nonce\n"
+                            + "LABEL " + BENCH_LABEL + "=true\n");
+            docker.client().buildImageCmd(context.toInputStream()).withTags(Set.of(base)).withPull(false)
+                    .withRemove(true).withForcerm(true).exec(new BuildImageResultCallback())
+                    .awaitImageId(5, TimeUnit.MINUTES);
+        }
         boolean jreCached = jreCached();
         AtomicLong prepared = new AtomicLong();
         long start = System.nanoTime();

@@ -40,7 +40,8 @@ class DockerRuntimeConfigTest {
                 Map.entry("privileged", "true"), Map.entry("forward.logs", "yes"),
                 Map.entry("bind.address", "0.0.0.0"), Map.entry("host.network", "false"),
                 Map.entry("pause.mode", "stop"), Map.entry("idle.timeout", "90s"),
-                Map.entry("name.prefix", "sbx"));
+                Map.entry("name.prefix", "sbx"), Map.entry("isolate.network", "false"),
+                Map.entry("default.limits", "false"));
         assertThat(options.keySet()).containsExactlyInAnyOrderElementsOf(DockerRuntimeConfig.OPTION_KEYS);
         DockerRuntimeConfig c = DockerRuntimeConfig.fromOptions(options);
         assertThat(c.image()).isEqualTo("python:3.12-slim");
@@ -65,6 +66,8 @@ class DockerRuntimeConfigTest {
         assertThat(c.pauseMode()).isEqualTo(PauseMode.STOP);
         assertThat(c.idleTimeout()).isEqualTo(Duration.ofSeconds(90));
         assertThat(c.namePrefix()).isEqualTo("sbx");
+        assertThat(c.isolateNetwork()).isFalse();
+        assertThat(c.defaultLimits()).isFalse();
     }
 
     @Test

@@ -21,14 +21,15 @@ final class TestBaseImages {
     /** Like {@link #build(DockerTestClient, String, Path)} from another base. */
     static String build(DockerTestClient docker, String from, String extraDockerfileLines, Path directory) {
         String tag = "agent-runtime-it/base:" + UUID.randomUUID().toString().substring(0, 12);
-        BuildContext context = new BuildContext();
-        if (directory != null) {
-            context.directory("dir", directory);
+        try (BuildContext context = new BuildContext()) {
+            if (directory != null) {
+                context.directory("dir", directory);
+            }
+            context.text("Dockerfile", "FROM " + from + "\nLABEL agent-runtime-it.nonce=" + tag + "\n"
+                    + extraDockerfileLines + "\n");
+            docker.client().buildImageCmd(context.toInputStream()).withTags(Set.of(tag)).withPull(false)
+                    .withRemove(true).exec(new BuildImageResultCallback()).awaitImageId(5, TimeUnit.MINUTES);
         }
-        context.text("Dockerfile", "FROM " + from + "\nLABEL agent-runtime-it.nonce=" + tag + "\n"
-                + extraDockerfileLines + "\n");
-        docker.client().buildImageCmd(context.toInputStream()).withTags(Set.of(tag)).withPull(false)
-                .withRemove(true).exec(new BuildImageResultCallback()).awaitImageId(5, TimeUnit.MINUTES);
         return tag;
     }
 

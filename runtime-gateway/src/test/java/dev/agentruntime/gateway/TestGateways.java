@@ -53,7 +53,7 @@ final class TestGateways {
             for (SandboxInfo info : docker.list()) {
                 Map<String, String> user = SessionLabels.parse(info.labels()).map(SessionLabels::userLabels)
                         .orElse(Map.of());
-                if (names.contains(user.get(Sessions.LABEL_TENANT))) {
+                if (user.containsKey(Sessions.LABEL_TENANT) && names.contains(user.get(Sessions.LABEL_TENANT))) {
                     docker.delete(info.sessionId());
                 }
             }

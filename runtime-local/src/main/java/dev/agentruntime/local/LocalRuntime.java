@@ -284,7 +284,9 @@ public final class LocalRuntime extends ActionServerRuntime {
             } catch (IOException ignored) {
                 // already gone
             }
-            if (!waitFor(p, 2)) {
+            // the server's own shutdown is bounded (~6 s: its shell, then its session's processes); a SIGKILL
+            // before it ends would leave its scratch files behind
+            if (!waitFor(p, SERVER_SHUTDOWN_SECONDS)) {
                 p.destroyForcibly();
                 waitFor(p, 5);
             }
@@ -295,6 +297,8 @@ public final class LocalRuntime extends ActionServerRuntime {
             temporaryWorkspace = false;
         }
     }
+
+    private static final int SERVER_SHUTDOWN_SECONDS = 10;
 
     private static boolean waitFor(Process p, int seconds) {
         try {

@@ -1,7 +1,7 @@
 package dev.agentruntime.docker.internal;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
+import java.io.BufferedOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -16,17 +16,25 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * A Docker build context made in memory: a tar of the Dockerfile, the server jar and (optionally) a Java runtime
- * directory. Nothing is written to disk. Uses commons-compress, which docker-java itself depends on for its own
- * build contexts.
+ * A Docker build context: a tar of the Dockerfile, the server jar and (optionally) a Java runtime directory,
+ * spooled to a temporary file rather than held in memory (a bundled runtime makes it ~50 MB, which a gateway with a
+ * small heap cannot afford twice over). The file is removed when the stream {@link #toInputStream()} returns is
+ * closed, or by {@link #close()}. Uses commons-compress, which docker-java itself depends on for its own build
+ * contexts.
  */
-public final class BuildContext {
+public final class BuildContext implements AutoCloseable {
 
-    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 20);
+    private final Path file;
     private final TarArchiveOutputStream tar;
 
     public BuildContext() {
-        tar = new TarArchiveOutputStream(bytes, StandardCharsets.UTF_8.name());
+        try {
+            file = Files.createTempFile("agent-runtime-build-context-", ".tar");
+            tar = new TarArchiveOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16),
+                    StandardCharsets.UTF_8.name());
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create a temporary file for a Docker build context", e);
+        }
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
     }
@@ -83,15 +91,40 @@ public final class BuildContext {
         }
     }
 
-    /** Finishes the tar; the context can no longer be changed. */
+    /** Finishes the tar; the context can no longer be changed. Closing the stream removes the file. */
     public InputStream toInputStream() {
         try {
             tar.finish();
             tar.close();
+            return new FilterInputStream(Files.newInputStream(file)) {
+                @Override
+                public void close() throws IOException {
+                    try {
+                        super.close();
+                    } finally {
+                        Files.deleteIfExists(file);
+                    }
+                }
+            };
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            close();
+            throw new UncheckedIOException("Cannot read the Docker build context " + file, e);
         }
-        return new ByteArrayInputStream(bytes.toByteArray());
+    }
+
+    /** Removes the temporary file (idempotent; a stream already open keeps reading it). */
+    @Override
+    public void close() {
+        try {
+            tar.close();
+        } catch (IOException ignored) {
+            // the file goes either way
+        }
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // a temporary file; the OS cleans its temp directory
+        }
     }
 
     private static int mode(Path path, boolean directory) throws IOException {

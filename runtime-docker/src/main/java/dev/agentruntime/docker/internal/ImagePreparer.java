@@ -195,55 +195,58 @@ public final class ImagePreparer {
         boolean bundleJre = baseJava.isEmpty();
         String javaPath = baseJava.orElse(SandboxImage.BUNDLED_JAVA);
 
-        BuildContext context = new BuildContext();
-        StringBuilder dockerfile = new StringBuilder("FROM ").append(base.getId()).append('\n');
-        context.file("runtime-server.jar", serverJar);
-        dockerfile.append("COPY runtime-server.jar ").append(SandboxImage.SERVER_JAR).append('\n');
-        if (bundleJre) {
-            JreLinker.requireCompatible(docker.infoCmd().exec().getArchitecture(), "Image " + baseImage);
-            progress.accept("Linking a Java runtime for " + baseImage + " (jlink " + String.join(",",
-                    JreLinker.MODULES) + ")");
-            Path jre = jreLinker.linkedRuntime();
-            context.directory("jre", jre);
-            dockerfile.append("COPY jre ").append(SandboxImage.HOME).append("/jre\n");
-        }
-        Map<String, String> labels = new LinkedHashMap<>(Labels.owned(Labels.ROLE_IMAGE));
-        labels.put(Labels.BASE_IMAGE, baseImage);
-        labels.put(Labels.BASE_IMAGE_ID, base.getId());
-        labels.put(Labels.SERVER_SHA256, serverSha);
-        labels.put(Labels.JAVA, javaPath);
-        labels.put(Labels.JRE_BUNDLED, Boolean.toString(bundleJre));
-        labels.put(Labels.PYTHON3, Boolean.toString("yes".equals(probe.get("python3"))));
-        // one LABEL instruction: the classic builder makes a layer-less step (and a commit) per label otherwise
-        dockerfile.append("LABEL");
-        labels.forEach((k, v) -> dockerfile.append(" \\\n  ").append(quote(k)).append('=').append(quote(v)));
-        dockerfile.append('\n');
-        context.text("Dockerfile", dockerfile.toString());
+        try (BuildContext context = new BuildContext()) {
+            StringBuilder dockerfile = new StringBuilder("FROM ").append(base.getId()).append('\n');
+            context.file("runtime-server.jar", serverJar);
+            dockerfile.append("COPY runtime-server.jar ").append(SandboxImage.SERVER_JAR).append('\n');
+            if (bundleJre) {
+                JreLinker.requireCompatible(docker.infoCmd().exec().getArchitecture(), "Image " + baseImage);
+                progress.accept("Linking a Java runtime for " + baseImage + " (jlink " + String.join(",",
+                        JreLinker.MODULES) + ")");
+                Path jre = jreLinker.linkedRuntime();
+                context.directory("jre", jre);
+                dockerfile.append("COPY jre ").append(SandboxImage.HOME).append("/jre\n");
+            }
+            Map<String, String> labels = new LinkedHashMap<>(Labels.owned(Labels.ROLE_IMAGE));
+            labels.put(Labels.BASE_IMAGE, baseImage);
+            labels.put(Labels.BASE_IMAGE_ID, base.getId());
+            labels.put(Labels.SERVER_SHA256, serverSha);
+            labels.put(Labels.JAVA, javaPath);
+            labels.put(Labels.JRE_BUNDLED, Boolean.toString(bundleJre));
+            labels.put(Labels.PYTHON3, Boolean.toString("yes".equals(probe.get("python3"))));
+            // one LABEL instruction: the classic builder makes a layer-less step (and a commit) per label otherwise
+            dockerfile.append("LABEL");
+            labels.forEach((k, v) -> dockerfile.append(" \\\n  ").append(quote(k)).append('=').append(quote(v)));
+            dockerfile.append('\n');
+            context.text("Dockerfile", dockerfile.toString());
 
-        progress.accept("Building " + tag + " from " + baseImage + (bundleJre ? " with a bundled Java runtime"
-                : " using its own Java at " + javaPath));
-        try {
-            String imageId = docker.buildImageCmd(context.toInputStream())
-                    .withTags(Set.of(tag))
-                    .withPull(false)
-                    .withRemove(true)
-                    .withForcerm(true)
-                    .exec(new BuildImageResultCallback() {
-                        @Override
-                        public void onNext(BuildResponseItem item) {
-                            String stream = item.getStream();
-                            if (stream != null && stream.startsWith("Step ")) {
-                                progress.accept(tag + ": " + stream.strip());
+            progress.accept("Building " + tag + " from " + baseImage + (bundleJre ? " with a bundled Java runtime"
+                    : " using its own Java at " + javaPath));
+            try (java.io.InputStream tar = context.toInputStream()) {
+                String imageId = docker.buildImageCmd(tar)
+                        .withTags(Set.of(tag))
+                        .withPull(false)
+                        .withRemove(true)
+                        .withForcerm(true)
+                        .exec(new BuildImageResultCallback() {
+                            @Override
+                            public void onNext(BuildResponseItem item) {
+                                String stream = item.getStream();
+                                if (stream != null && stream.startsWith("Step ")) {
+                                    progress.accept(tag + ": " + stream.strip());
+                                }
+                                super.onNext(item);
                             }
-                            super.onNext(item);
-                        }
-                    })
-                    .awaitImageId(Math.max(1, remainingMillis(deadline)), TimeUnit.MILLISECONDS);
-            log.info("built {} ({}) from {} in {} ms", tag, imageId, baseImage,
-                    Duration.ofNanos(System.nanoTime() - started).toMillis());
-        } catch (DockerClientException | DockerException e) {
-            throw new RuntimeStartupException("Building the sandbox image " + tag + " from '" + baseImage
-                    + "' failed: " + message(e), e);
+                        })
+                        .awaitImageId(Math.max(1, remainingMillis(deadline)), TimeUnit.MILLISECONDS);
+                log.info("built {} ({}) from {} in {} ms", tag, imageId, baseImage,
+                        Duration.ofNanos(System.nanoTime() - started).toMillis());
+            } catch (DockerClientException | DockerException e) {
+                throw new RuntimeStartupException("Building the sandbox image " + tag + " from '" + baseImage
+                        + "' failed: " + message(e), e);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("Cannot read the build context of " + tag, e);
+            }
         }
         return new SandboxImage(tag, baseImage, javaPath, bundleJre, "yes".equals(probe.get("python3")));
     }

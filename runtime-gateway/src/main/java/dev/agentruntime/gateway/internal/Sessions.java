@@ -329,6 +329,7 @@ public final class Sessions implements AutoCloseable {
     private Target attach(Session session, java.util.function.Consumer<Runtime> then) {
         RuntimeConfig attach = RuntimeConfig.builder().type(config.backendType()).sessionId(session.runtimeId())
                 .attachToExisting(true).keepAlive(true).startupTimeout(ATTACH_TIMEOUT)
+                .sessionApiKey(signer.sessionKey(session.runtimeId())) // backends keep no key in sandbox config
                 .options(config.backendOptions()).build();
         Runtime runtime = RuntimeFactory.create(attach);
         try {

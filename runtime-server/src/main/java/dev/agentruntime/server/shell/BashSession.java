@@ -689,12 +689,12 @@ public final class BashSession implements AutoCloseable {
     /** Kills the shell and its process tree and removes the scratch directory; does not wait for a running action. */
     @Override
     public void close() {
-        killProcessTree();
         try {
-            deleteScratch(scratch);
+            deleteScratch(scratch); // first: a shutdown cut short after this leaves nothing in /dev/shm
         } catch (IOException e) {
             log.debug("cannot remove {}: {}", scratch, e.toString());
         }
+        killProcessTree();
     }
 
     /**
