@@ -104,6 +104,9 @@ public final class ActionServerClient implements AutoCloseable {
     private final OkHttpClient http;
     private final FailureMapper failureMapper;
     private final OkHttpClient base;
+    /** The action path's own HTTP client (plain HTTP, no proxy, the shared base); null: OkHttp for everything. */
+    private final LeanHttp lean;
+    private final String executePath;
 
     /**
      * @param endpoint  where the server answers: base URL (possibly with a path prefix), session key, extra headers
@@ -125,6 +128,15 @@ public final class ActionServerClient implements AutoCloseable {
         this.endpoint = endpoint;
         this.baseUrl = HttpUrl.get(endpoint.baseUrl().toString());
         this.runtimeId = runtimeId;
+        this.executePath = url("execute_action").encodedPath();
+        List<String[]> fixed = new ArrayList<>();
+        endpoint.sessionApiKey().ifPresent(key -> fixed.add(new String[] {ServerEndpoint.SESSION_KEY_HEADER,
+                key.reveal()}));
+        for (ServerEndpoint.Header header : endpoint.headers()) {
+            fixed.add(new String[] {header.name(), header.value().reveal()});
+        }
+        this.lean = base == SHARED && LeanHttp.usable(baseUrl)
+                ? new LeanHttp(baseUrl, fixed, POOL_KEEP_ALIVE.toNanos()) : null;
         this.http = base.newBuilder()
                 // A pooled connection that went stale must not silently re-send a POST that may have run.
                 .retryOnConnectionFailure(false)
@@ -225,9 +237,12 @@ public final class ActionServerClient implements AutoCloseable {
         if (log.isTraceEnabled()) {
             log.trace("sandbox {} -> {}", runtimeId, json);
         }
+        Duration callTimeout = timeout.plus(ACTION_GRACE);
+        if (lean != null && json.length() <= LEAN_MAX_REQUEST_CHARS) {
+            return executeLean(action, json, timeout, callTimeout);
+        }
         Request request = new Request.Builder().url(url("execute_action"))
                 .post(RequestBody.create(json, JSON)).build();
-        Duration callTimeout = timeout.plus(ACTION_GRACE);
         try (Response response = send(request, callTimeout, false, "execute_action")) {
             String text = bodyText(response);
             if (log.isTraceEnabled()) {
@@ -241,6 +256,62 @@ public final class ActionServerClient implements AutoCloseable {
             } catch (WireFormatException e) {
                 throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
                         + " that is not an observation: " + e.getMessage(), response.code());
+            }
+        } catch (InterruptedIOException e) {
+            throw new RuntimeTimeoutException("Runtime failed to return execute_action before the requested timeout"
+                    + " of " + timeout.toMillis() / 1000.0 + "s (sandbox " + runtimeId + ", " + baseUrl + ")", e);
+        } catch (IOException e) {
+            throw new RuntimeDisconnectedException("Connection to sandbox " + runtimeId + " at " + baseUrl
+                    + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
+                    + " sandbox is still running.", e);
+        }
+    }
+
+    /** Larger requests (a big file write) go through OkHttp, whose write timeout bounds a server that stops reading. */
+    static final int LEAN_MAX_REQUEST_CHARS = 256 * 1024;
+
+    /** {@link #execute} on the lean client: the same answers, errors and retry rules as the OkHttp path. */
+    private Observation executeLean(Action action, String json, Duration timeout, Duration callTimeout) {
+        byte[] bytes = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long deadline = System.nanoTime() + callTimeout.toNanos();
+        try {
+            LeanHttp.Answer answer = null;
+            IOException last = null;
+            for (int attempt = 1; attempt <= CONNECT_RETRIES; attempt++) {
+                try {
+                    answer = lean.post(executePath, bytes, deadline);
+                    if (answer.code() != 503 || attempt == CONNECT_RETRIES || !answer.body().contains("busy")) {
+                        break;
+                    }
+                    // our server said it did not read the request (too busy with large ones): safe to send again
+                    answer = null;
+                    last = new IOException("HTTP 503 busy");
+                    pauseBeforeRetry(attempt);
+                } catch (ConnectException e) {
+                    last = e; // nothing reached the server: always safe to try again
+                    log.debug("sandbox {}: execute_action attempt {} failed: {}", runtimeId, attempt, e.toString());
+                }
+            }
+            if (answer == null) {
+                if (last instanceof ConnectException) {
+                    throw new RuntimeUnavailableException("Cannot connect to the action server of sandbox " + runtimeId
+                            + " at " + baseUrl + " for execute_action (" + last.getMessage() + "). Check that the"
+                            + " sandbox is running and the port is reachable.", last);
+                }
+                throw last;
+            }
+            String text = answer.body();
+            if (log.isTraceEnabled()) {
+                log.trace("sandbox {} <- {} {}", runtimeId, answer.code(), text);
+            }
+            if (answer.code() < 200 || answer.code() >= 300) {
+                throw httpFailure("execute_action", answer.code(), answer::header, text);
+            }
+            try {
+                return markHidden(action, WireCodec.decodeObservation(WireCodec.parse(text)));
+            } catch (WireFormatException e) {
+                throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
+                        + " that is not an observation: " + e.getMessage(), answer.code());
             }
         } catch (InterruptedIOException e) {
             throw new RuntimeTimeoutException("Runtime failed to return execute_action before the requested timeout"
@@ -364,7 +435,10 @@ public final class ActionServerClient implements AutoCloseable {
 
     @Override
     public void close() {
-        // The pool is shared; idle connections to this server are evicted by it. Nothing of our own to release.
+        // OkHttp's pool is shared; idle connections to this server are evicted by it. The lean client's are ours.
+        if (lean != null) {
+            lean.close();
+        }
     }
 
     private Response send(Request request, Duration callTimeout, boolean idempotent, String what) throws IOException {
@@ -428,8 +502,12 @@ public final class ActionServerClient implements AutoCloseable {
     }
 
     private AgentRuntimeException httpFailure(String what, Response response, String body) {
-        int code = response.code();
-        java.util.Optional<AgentRuntimeException> mapped = failureMapper.map(what, code, response::header, body);
+        return httpFailure(what, response.code(), response::header, body);
+    }
+
+    private AgentRuntimeException httpFailure(String what, int code, java.util.function.Function<String, String> header,
+                                              String body) {
+        java.util.Optional<AgentRuntimeException> mapped = failureMapper.map(what, code, header, body);
         if (mapped.isPresent()) {
             return mapped.get();
         }

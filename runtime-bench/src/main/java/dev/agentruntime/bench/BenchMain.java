@@ -63,7 +63,7 @@ public final class BenchMain {
             BenchOptions.SCENARIOS.forEach(System.out::println);
             return;
         }
-        if (options.runs("tc.exec") && !testcontainersEnvironmentSet()) {
+        if (options.needsTestcontainers() && !testcontainersEnvironmentSet()) {
             System.exit(relaunchWithTestcontainersEnvironment(args));
             return;
         }
@@ -90,6 +90,7 @@ public final class BenchMain {
                 }
             }
             if (options.anyRuns("docker.prepare", "docker.create", "docker.pool", "docker.rtt", "docker.concurrency",
+                    "docker.idle", "docker.steps", "docker.breakdown",
                     "docker.copy", "docker.rss", "gateway.create", "gateway.rtt")) {
                 try (DockerExec docker = DockerExec.open()) {
                     machine.put("docker", dockerVersion(docker));
@@ -113,7 +114,7 @@ public final class BenchMain {
         if (!bench.problems().isEmpty()) {
             machine.put("problems", String.join(" | ", bench.problems()));
         }
-        Report report = new Report(machine, bench.metrics(), Target.ISSUE_5);
+        Report report = new Report(machine, bench.metrics(), Target.CHECKED);
         out.println();
         out.print(report.toText());
         Path dir = options.out != null ? options.out : defaultOut();

@@ -15,6 +15,8 @@ public final class BenchOptions {
     /** Every scenario, in the order a run performs them. */
     public static final List<String> SCENARIOS = List.of(
             "fork",               // host fork/exec of bash -c: the floor
+            "local.idle",         // echo / ls after an idle gap, local, beside a host bash over a pipe (issue 14)
+            "local.breakdown",    // one local round trip taken apart
             "local.rtt",          // echo / ls round trips through the local backend's server
             "local.create",       // local create->ready, cold (with and without ~/.bashrc)
             "local.pool",         // local create->ready from a WarmPool
@@ -24,6 +26,9 @@ public final class BenchOptions {
             "docker.prepare",     // first preparation of a new base image (+ first connect)
             "docker.create",      // Docker create->ready, cold, prepared image
             "docker.pool",        // Docker create->ready from a WarmPool
+            "docker.idle",        // echo / ls after an idle gap, Docker, beside docker exec -i bash (issue 14)
+            "docker.steps",       // the agent-step workload vs execInContainer, interleaved (issue 14)
+            "docker.breakdown",   // one Docker round trip taken apart
             "docker.rtt",         // echo / ls through our server in a container, and docker-java exec in the same one
             "tc.exec",            // Testcontainers execInContainer on a container of the same image
             "docker.concurrency", // N concurrent Docker sandboxes x M actions
@@ -39,6 +44,9 @@ public final class BenchOptions {
               --skip LIST         run all but these
               --quick             CI-safe smoke run: few iterations, small file, 4 sandboxes (numbers are indicative)
               --iterations N      timed round trips per command        (default 1000, quick 100)
+              --gap-ms N          idle gap before each agent-style action (default 200)
+              --idle-iterations N timed actions after a gap per command (default 100, quick 15)
+              --step-rounds N     rounds of the agent-step workload     (default 10, quick 2)
               --warmup N          untimed round trips before them       (default 200, quick 20)
               --starts N          timed create->ready per backend/mode  (default 10, quick 3)
               --sandboxes N       concurrent Docker sandboxes           (default 32, quick 4)
@@ -52,7 +60,7 @@ public final class BenchOptions {
               --list              print the scenario ids and exit
               --help              this text
 
-            Targets of issue 5 are checked at the end (PASS / MISS / NOT_RUN with measured/target ratios); the exit code
+            Targets of issues 14 and 5 are checked at the end (PASS / MISS / NOT_RUN with measured/target ratios); the exit code
             is 0 unless the harness itself failed: a missed target is a result, not an error.
             """;
 
@@ -67,6 +75,9 @@ public final class BenchOptions {
     Integer fileMib;
     Integer copyRepeats;
     Integer rssActions;
+    Integer gapMs;
+    Integer idleIterations;
+    Integer stepRounds;
     String image = "agent-runtime-test/debian:bookworm";
     Path out;
     boolean list;
@@ -105,6 +116,9 @@ public final class BenchOptions {
                         case "--file-mib" -> o.fileMib = positive(arg, value);
                         case "--copy-repeats" -> o.copyRepeats = positive(arg, value);
                         case "--rss-actions" -> o.rssActions = nonNegative(arg, value);
+                        case "--gap-ms" -> o.gapMs = nonNegative(arg, value);
+                        case "--idle-iterations" -> o.idleIterations = positive(arg, value);
+                        case "--step-rounds" -> o.stepRounds = positive(arg, value);
                         case "--image" -> o.image = value;
                         case "--out" -> o.out = Path.of(value);
                         default -> throw new IllegalArgumentException("Unknown option " + arg + "\n\n" + USAGE);
@@ -177,6 +191,23 @@ public final class BenchOptions {
         return pick(rssActions, 1000, 100);
     }
 
+    long gapMillis() {
+        return gapMs != null ? gapMs : 200;
+    }
+
+    int idleIterations() {
+        return pick(idleIterations, 100, 15);
+    }
+
+    int stepRounds() {
+        return pick(stepRounds, 10, 2);
+    }
+
+    /** Whether a scenario that needs Testcontainers runs (the harness then re-launches itself with its environment). */
+    boolean needsTestcontainers() {
+        return anyRuns("tc.exec", "docker.steps", "docker.create");
+    }
+
     private int pick(Integer explicit, int full, int smoke) {
         return explicit != null ? explicit : quick ? smoke : full;
     }
@@ -205,7 +236,8 @@ public final class BenchOptions {
     String summary() {
         return (quick ? "quick " : "") + "iterations=" + iterations() + " warmup=" + warmup() + " starts=" + starts()
                 + " sandboxes=" + sandboxes() + "x" + actions() + " file=" + fileMib() + "MiB x" + copyRepeats()
-                + " rss-actions=" + rssActions() + (only.isEmpty() ? "" : " only=" + only)
+                + " rss-actions=" + rssActions() + " gap=" + gapMillis() + "ms idle-iterations=" + idleIterations()
+                + " step-rounds=" + stepRounds() + (only.isEmpty() ? "" : " only=" + only)
                 + (skip.isEmpty() ? "" : " skip=" + skip);
     }
 }

@@ -15,6 +15,9 @@ import dev.agentruntime.docker.PullPolicy;
 import dev.agentruntime.docker.internal.BuildContext;
 import dev.agentruntime.docker.internal.Labels;
 import dev.agentruntime.internal.JreLinker;
+import dev.agentruntime.spi.ActionServerRuntime;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.utility.DockerImageName;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,7 +67,7 @@ final class DockerScenarios {
             bench.guard("docker.jlink", this::coldJlink);
         }
         if (o.anyRuns("docker.create", "docker.pool", "docker.rtt", "docker.concurrency", "docker.copy", "gateway.create", "gateway.rtt",
-                "docker.rss")) {
+                "docker.rss", "docker.idle", "docker.steps", "docker.breakdown")) {
             bench.guard("docker image", () -> {
                 long start = System.nanoTime();
                 DockerSandboxes.prepareImage((DockerRuntimeConfig) config().backendConfig().orElseThrow());
@@ -74,6 +77,9 @@ final class DockerScenarios {
         }
         if (o.runs("docker.create")) {
             bench.guard("docker.create", this::coldStarts);
+        }
+        if (o.anyRuns("docker.idle", "docker.breakdown", "docker.steps")) {
+            bench.guard("docker.agent", this::agentWay);
         }
         if (o.runs("docker.pool")) {
             bench.guard("docker.pool", this::pooledStarts);
@@ -189,19 +195,82 @@ final class DockerScenarios {
         }
     }
 
+    /**
+     * Docker create->ready, interleaved with Testcontainers' {@code GenericContainer} start of the same image
+     * ({@code sleep infinity}), one of each per round, so both see the same daemon and machine.
+     */
     private void coldStarts() {
         int starts = bench.options.starts();
-        bench.log("  1 untimed start, then %d timed", starts);
+        bench.log("  1 untimed start of each, then %d timed, interleaved with GenericContainer starts", starts);
         RuntimeFactory.connect(config()).close();
+        genericContainerStart();
         List<Double> samples = new ArrayList<>();
+        List<Double> tc = new ArrayList<>();
         for (int i = 0; i < starts; i++) {
-            long start = System.nanoTime();
-            Runtime sandbox = RuntimeFactory.connect(config());
-            samples.add(Bench.ms(System.nanoTime() - start));
-            sandbox.close();
+            for (int k = 0; k < 2; k++) {
+                if ((i + k) % 2 == 0) {
+                    long start = System.nanoTime();
+                    Runtime sandbox = RuntimeFactory.connect(config());
+                    samples.add(Bench.ms(System.nanoTime() - start));
+                    sandbox.close();
+                } else {
+                    tc.add(genericContainerStart());
+                }
+            }
         }
-        bench.add("docker.create.cold", "create->ready, cold, Docker (prepared image)", "ms", Stats.of(samples),
+        Stats ours = Stats.of(samples);
+        Stats theirs = Stats.of(tc);
+        bench.add("docker.create.cold", "create->ready, cold, Docker (prepared image)", "ms", ours,
                 "container create + start + JVM + bash + ready line + /alive");
+        bench.add("tc.start", "Testcontainers GenericContainer start, same image, sleep infinity", "ms", theirs,
+                "start() returns (running); interleaved with the above");
+        bench.add("docker.create.cold.vs_tc", "Docker create->ready p50 / GenericContainer start p50", "x",
+                Stats.single(ours.p50() / theirs.p50()), "same run, interleaved");
+    }
+
+    /** One timed {@code GenericContainer.start()} (ms); the container is stopped afterwards, untimed. */
+    private double genericContainerStart() {
+        try (GenericContainer<?> container = genericContainer()) {
+            long start = System.nanoTime();
+            container.start();
+            return Bench.ms(System.nanoTime() - start);
+        }
+    }
+
+    GenericContainer<?> genericContainer() {
+        return new GenericContainer<>(DockerImageName.parse(bench.options.image))
+                .withImagePullPolicy(image -> false)
+                .withCommand("sleep", "infinity")
+                .withLabel(BENCH_LABEL, "true");
+    }
+
+    /** Issue 14 on one Docker sandbox: the idle-gap commands and the breakdown (raw pipe into it), the agent steps. */
+    private void agentWay() {
+        BenchOptions o = bench.options;
+        AgentScenarios agent = new AgentScenarios(bench);
+        try (Runtime sandbox = RuntimeFactory.connect(config())) {
+            String container = ((DockerRuntime) sandbox).containerId().orElseThrow();
+            if (o.anyRuns("docker.idle", "docker.breakdown")) {
+                try (RawShell raw = RawShell.docker(container)) {
+                    if (o.runs("docker.idle")) {
+                        agent.idle("docker", "Docker", sandbox, raw);
+                    }
+                    if (o.runs("docker.breakdown")) {
+                        agent.breakdown("docker", "Docker", (ActionServerRuntime) sandbox, raw);
+                        Integer init = docker.client().inspectContainerCmd(container).exec().getState().getPid();
+                        if (init != null && init > 0) {
+                            agent.switches("docker", "Docker", sandbox, AgentScenarios.javaDescendant(init));
+                        }
+                    }
+                }
+            }
+            if (o.runs("docker.steps")) {
+                try (GenericContainer<?> tc = genericContainer()) {
+                    tc.start();
+                    agent.steps(sandbox, tc);
+                }
+            }
+        }
     }
 
     private void pooledStarts() {

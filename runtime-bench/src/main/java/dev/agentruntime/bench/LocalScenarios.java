@@ -7,6 +7,7 @@ import dev.agentruntime.WarmPool;
 import dev.agentruntime.internal.ServerClassData;
 import dev.agentruntime.internal.ServerJar;
 import dev.agentruntime.local.LocalRuntimeConfig;
+import dev.agentruntime.spi.ActionServerRuntime;
 import dev.agentruntime.spi.ServerLaunch;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,6 +35,21 @@ final class LocalScenarios {
 
     void run() {
         BenchOptions o = bench.options;
+        if (o.anyRuns("local.idle", "local.breakdown")) {
+            bench.guard("local.idle", () -> {
+                try (Runtime sandbox = RuntimeFactory.connect(config()); RawShell raw = RawShell.host()) {
+                    AgentScenarios agent = new AgentScenarios(bench);
+                    if (o.runs("local.idle")) {
+                        agent.idle("local", "local", sandbox, raw);
+                        agent.wakeFloor();
+                    }
+                    if (o.runs("local.breakdown")) {
+                        agent.breakdown("local", "local", (ActionServerRuntime) sandbox, raw);
+                        agent.switches("local", "local", sandbox, serverPid(sandbox));
+                    }
+                }
+            });
+        }
         if (o.runs("local.rtt")) {
             bench.guard("local.rtt", this::roundTrips);
         }
@@ -98,12 +114,28 @@ final class LocalScenarios {
                         .add(Bench.ms(System.nanoTime() - start));
                 sandbox.close();
             }
+            long start = System.nanoTime();
+            RawShell bare = RawShell.host(); // answers its first command: started
+            samples.computeIfAbsent("bare_bash", k -> new ArrayList<>()).add(Bench.ms(System.nanoTime() - start));
+            bare.close();
+            start = System.nanoTime();
+            RawShell rc = RawShell.hostInteractive();
+            samples.computeIfAbsent("bash_rc", k -> new ArrayList<>()).add(Bench.ms(System.nanoTime() - start));
+            rc.close();
         }
         String cdsNote = archived ? "class-data archive" : "NO class-data archive (training did not finish)";
         bench.add("local.create.cold", "create->ready, cold, local", "ms", Stats.of(samples.get("cold")),
                 "defaults: " + cdsNote + ", ~/.bashrc sourced");
         bench.add("local.create.cold_no_bashrc", "create->ready, cold, local, source-bashrc=false", "ms",
                 Stats.of(samples.get("cold_no_bashrc")), cdsNote + ", ~/.bashrc not sourced");
+        bench.add("floor.bash.start", "bare bash start: process start to its first answer (host)", "ms",
+                Stats.of(samples.get("bare_bash")), "bash --norc over a pipe, `echo ready`; interleaved with the above");
+        bench.add("floor.bash.start_rc", "interactive bash start sourcing ~/.bashrc (host)", "ms",
+                Stats.of(samples.get("bash_rc")), "bash -i over a pipe, `echo ready`: what this machine's ~/.bashrc costs;"
+                        + " interleaved");
+        bench.add("local.create.cold.vs_bash", "local create->ready p50 / bare bash start p50", "x",
+                Stats.single(Stats.of(samples.get("cold")).p50() / Stats.of(samples.get("bare_bash")).p50()),
+                "same run");
         bench.add("local.create.cold_no_cds", "create->ready, cold, local, class-data-sharing=false", "ms",
                 Stats.of(samples.get("cold_no_cds")), "no archive, ~/.bashrc sourced");
     }
@@ -157,6 +189,15 @@ final class LocalScenarios {
             bench.add("local.rss.after_actions", "server RSS after " + actions + " actions, local", "MiB",
                     Stats.single(after.rssMib()), after.breakdown() + (failures > 0 ? "; " + failures + " failed" : ""));
         }
+    }
+
+    /** The server process of a local sandbox: the child whose command line names its session. */
+    static long serverPid(Runtime sandbox) {
+        String marker = "-D" + ServerLaunch.SESSION_PROPERTY + "=" + sandbox.id();
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().arguments().map(a -> java.util.Arrays.asList(a).contains(marker)).orElse(false))
+                .map(ProcessHandle::pid).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no server process with " + marker));
     }
 
     private static Set<Long> children() {

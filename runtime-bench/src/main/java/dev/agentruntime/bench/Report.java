@@ -132,7 +132,7 @@ public final class Report {
         machine.forEach((k, v) -> out.append("- ").append(k).append(": ").append(v).append('\n'));
         out.append("\n## Results\n\n");
         markdownTable(out, METRIC_HEADER, metricRows());
-        out.append("\n## Targets (issue 5)\n\n");
+        out.append("\n## Targets (issues 14 and 5)\n\n");
         markdownTable(out, CHECK_HEADER, checkRows());
         return out.toString();
     }

@@ -25,6 +25,37 @@ final class Workloads {
     private Workloads() {
     }
 
+    /**
+     * One step of the agent-step workload (issue 14): the command an agent sends to its persistent shell, the same
+     * work as one self-contained {@code bash -c} (which has no state from earlier steps), and what a right answer is.
+     *
+     * @param name      short name for the report
+     * @param command   what runs in the persistent shell (may rely on earlier steps: cwd, variables)
+     * @param stateless the same for a fresh {@code bash -c}: it sets up what the persistent shell would remember
+     * @param exitCode  the expected exit code (one step fails on purpose)
+     * @param expected  a string the output must contain
+     */
+    record Step(String name, String command, String stateless, int exitCode, String expected) {
+        boolean ok(int exit, String output) {
+            return exit == exitCode && output.contains(expected);
+        }
+    }
+
+    /** The typical commands of an agent's step, in order; the order matters (cd, variables, the file). */
+    static final java.util.List<Step> AGENT_STEPS = java.util.List.of(
+            new Step("cd+ls", "cd /usr/share && ls -la", "cd /usr/share && ls -la", 0, "total "),
+            new Step("cat", "cat /etc/os-release", "cat /etc/os-release", 0, "ID="),
+            new Step("grep", "grep -n root /etc/passwd", "grep -n root /etc/passwd", 0, "1:root:"),
+            new Step("env", "export BENCH_STEP=alpha", "export BENCH_STEP=alpha", 0, ""),
+            new Step("env+", "export BENCH_STEP=\"$BENCH_STEP-beta\" && echo \"$BENCH_STEP\"",
+                    "export BENCH_STEP=alpha; export BENCH_STEP=\"$BENCH_STEP-beta\" && echo \"$BENCH_STEP\"", 0,
+                    "alpha-beta"),
+            new Step("write+wc", "printf 'one\\ntwo\\nthree\\n' > /tmp/bench-step.txt && wc -l < /tmp/bench-step.txt",
+                    "printf 'one\\ntwo\\nthree\\n' > /tmp/bench-step.txt && wc -l < /tmp/bench-step.txt", 0, "3"),
+            new Step("find|head", "find /etc -type f | head -5", "find /etc -type f | head -5", 0, "/etc/"),
+            new Step("pwd+ls", "pwd && ls | head -3", "cd /usr/share && pwd && ls | head -3", 0, "/usr/share"),
+            new Step("fail", "ls /no-such-dir-bench", "ls /no-such-dir-bench", 2, "No such file"));
+
     /** Whether an output of {@code command} is what it should be. */
     static boolean expected(String command, String output) {
         return command.equals(ECHO) ? output.strip().equals("x") : output.contains("bin") && output.contains("usr");

@@ -74,4 +74,61 @@ class StatsAndTargetsTest {
         assertThat(BenchOptions.parse("--iterations", "7", "--quick").iterations()).as("explicit wins").isEqualTo(7);
         assertThatThrownBy(() -> BenchOptions.parse("--only", "nope")).hasMessageContaining("No scenario matches");
     }
+
+    @Test
+    void issue14TargetsComeFirstAndSupersedeIssue5sLocalStartBound() {
+        assertThat(Target.CHECKED.subList(0, Target.ISSUE_14.size())).isEqualTo(Target.ISSUE_14);
+        assertThat(Target.CHECKED.stream().filter(t -> t.metricId().equals("local.create.cold")))
+                .singleElement().satisfies(t -> assertThat(t.limit()).isEqualTo(250));
+        assertThat(Target.CHECKED).extracting(Target::metricId)
+                .contains("docker.idle.echo.vs_raw", "docker.steps.speedup_vs_tc", "docker.create.cold.vs_tc",
+                        "docker.concurrency.ready_wall", "docker.rss.idle")
+                .doesNotHaveDuplicates();
+    }
+
+    @Test
+    void agentOptionsHaveDefaultsAndQuickValues() {
+        BenchOptions full = BenchOptions.parse();
+        assertThat(full.gapMillis()).isEqualTo(200);
+        assertThat(full.idleIterations()).isEqualTo(100);
+        assertThat(BenchOptions.parse("--quick").idleIterations()).isEqualTo(15);
+        assertThat(BenchOptions.parse("--gap-ms", "50").gapMillis()).isEqualTo(50);
+        assertThat(BenchOptions.parse("--only", "docker.steps").needsTestcontainers()).isTrue();
+        assertThat(BenchOptions.parse("--only", "local").needsTestcontainers()).isFalse();
+    }
+
+    @Test
+    void theRawShellReturnsACommandsOutputUpToItsSentinel() {
+        try (RawShell shell = RawShell.host()) {
+            assertThat(shell.run("echo x")).isEqualTo("x\n");
+            assertThat(shell.run("printf 'no newline'")).isEqualTo("no newline");
+            assertThat(shell.run("cd /tmp && X=1")).isEmpty();
+            assertThat(shell.run("echo \"$PWD $X\"")).as("a persistent shell").isEqualTo("/tmp 1\n");
+            assertThat(shell.run("ls /no-such-dir-bench")).contains("No such file");
+        }
+    }
+
+    @Test
+    void agentStepsCheckExitCodeAndOutput() {
+        Workloads.Step fail = Workloads.AGENT_STEPS.get(Workloads.AGENT_STEPS.size() - 1);
+        assertThat(fail.ok(2, "ls: cannot access '/no-such-dir-bench': No such file or directory")).isTrue();
+        assertThat(fail.ok(0, "No such file")).as("the exit code matters").isFalse();
+        try (RawShell shell = RawShell.host()) {
+            for (Workloads.Step step : Workloads.AGENT_STEPS) {
+                if (step.name().equals("cat") || step.name().equals("grep")) {
+                    continue; // need /etc/os-release and a root line in /etc/passwd: fine on Linux, skip to be safe
+                }
+                String out = shell.run("bash -c " + RawShellQuote.quote(step.stateless()) + "; echo \"rc=$?\"");
+                int rc = Integer.parseInt(out.substring(out.lastIndexOf("rc=") + 3).strip());
+                assertThat(step.ok(rc, out)).as(step.name() + ": " + out).isTrue();
+            }
+        }
+    }
+
+    /** Single-quoting for bash. */
+    private static final class RawShellQuote {
+        static String quote(String s) {
+            return "'" + s.replace("'", "'\\''") + "'";
+        }
+    }
 }

@@ -14,10 +14,7 @@ import dev.agentruntime.server.files.FileService;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
 import java.time.Duration;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -53,7 +50,7 @@ class ActionExecutor implements AutoCloseable {
     private final FileService files;
     private final ServerLimits limits;
     private final Semaphore permit = new Semaphore(1, true);
-    private final ScheduledThreadPoolExecutor watchdog;
+    private final ActionWatchdog watchdog = new ActionWatchdog("agent-runtime-action-watchdog");
     private final Object pythonLock = new Object();
     private PythonKernel python; // made on the first cell (most sessions never run one); guarded by pythonLock
     private boolean closed;      // guarded by pythonLock
@@ -64,12 +61,6 @@ class ActionExecutor implements AutoCloseable {
         this.pythonFactory = python;
         this.files = files;
         this.limits = limits;
-        this.watchdog = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "agent-runtime-action-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
-        watchdog.setRemoveOnCancelPolicy(true);
     }
 
     /** Runs an action and returns its observation (tests and callers without a deadline to enforce). */
@@ -104,7 +95,7 @@ class ActionExecutor implements AutoCloseable {
             }
         };
         Duration deadline = deadline(action);
-        ScheduledFuture<?> dog = watchdog.schedule(() -> {
+        ActionWatchdog.Entry dog = watchdog.arm(deadline.plus(WATCHDOG_GRACE).toNanos(), () -> {
             if (answer.claim()) {
                 release.run();
                 log.warn("{} did not finish within {} s: answered for it and released the action lock",
@@ -114,7 +105,7 @@ class ActionExecutor implements AutoCloseable {
                         + " answers, like a FIFO or a hung network file system?). The server keeps serving; the"
                         + " abandoned operation may still complete later."));
             }
-        }, deadline.plus(WATCHDOG_GRACE).toMillis(), TimeUnit.MILLISECONDS);
+        });
         try {
             Observation observation = run(action, rawArgs, deadline);
             if (answer.claim()) {
@@ -128,7 +119,7 @@ class ActionExecutor implements AutoCloseable {
             }
             log.info("{} failed after the watchdog answered for it: {}", action.type(), e.toString());
         } finally {
-            dog.cancel(false);
+            dog.cancel();
             release.run();
         }
     }
@@ -214,7 +205,7 @@ class ActionExecutor implements AutoCloseable {
             closed = true;
             made = python;
         }
-        watchdog.shutdownNow();
+        watchdog.close();
         if (made != null) {
             made.close();
         }

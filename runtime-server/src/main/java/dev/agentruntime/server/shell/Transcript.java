@@ -46,15 +46,22 @@ final class Transcript {
         try {
             text.append(chunk);
             lastChangeNanos = System.nanoTime();
+            boolean found = false;
             if (marker == null) {
                 findMarker();
+                found = marker != null;
             }
             if (text.length() > MAX_CHARS) {
                 // Also once a marker arrived: what follows it (a background job still writing, no action
                 // waiting to reset the transcript) must not grow without bound either.
                 dropMiddle();
             }
-            changed.signalAll();
+            // Only a marker ends a wait early. Plain output (the echo of the injected line, a command's progress)
+            // needs no wake-up: a waiter watching for quiet wakes at its own quiet deadline and sees the newer
+            // lastChangeNanos there. Waking it per chunk cost a thread switch per chunk on the action path.
+            if (found) {
+                changed.signalAll();
+            }
         } finally {
             lock.unlock();
         }
