@@ -53,12 +53,15 @@ public final class E2BRuntime extends ActionServerRuntime {
 
     private final E2BConfig e2b;
     private final E2BApi api;
+    /** The key our server demands: the configured one, or one generated for this runtime. */
+    private final dev.agentruntime.Secret serverKey;
     private volatile Current current;
 
     E2BRuntime(RuntimeConfig config, E2BConfig e2b) {
         super(config);
         this.e2b = e2b;
         this.api = new E2BApi(e2b);
+        this.serverKey = config.sessionApiKeyOrGenerate();
     }
 
     @Override
@@ -138,7 +141,10 @@ public final class E2BRuntime extends ActionServerRuntime {
         long[] lastReported = {0};
         Envd envd = new Envd(sandboxId, envdUrl(sandbox), sandbox.envdToken(), Optional.of(e2b.user()),
                 e2b.requestTimeout(), null, sent -> {
-                    if (sent - lastReported[0] >= 8L * 1024 * 1024 || sent < lastReported[0]) {
+                    if (sent < lastReported[0]) {
+                        lastReported[0] = 0; // a new upload
+                    }
+                    if (sent - lastReported[0] >= 8L * 1024 * 1024) {
                         lastReported[0] = sent;
                         setStatus(RuntimeStatus.STARTING_RUNTIME, "Uploading the action server to E2B sandbox "
                                 + sandboxId + ": " + sent / (1024 * 1024) + " MiB sent");
@@ -154,7 +160,7 @@ public final class E2BRuntime extends ActionServerRuntime {
     }
 
     private void startServer(Current c, ServerBootstrap.Installed installed) {
-        ServerLaunch launch = ServerLaunch.forSession(config).java(installed.java()).jar(installed.jar())
+        ServerLaunch launch = ServerLaunch.forSession(config).sessionApiKey(serverKey).java(installed.java()).jar(installed.jar())
                 .port(e2b.serverPort()).build();
         c.bootstrap().start(launch);
     }
@@ -187,7 +193,7 @@ public final class E2BRuntime extends ActionServerRuntime {
     }
 
     private dev.agentruntime.Secret serverKey() {
-        return config.sessionApiKeyOrGenerate();
+        return serverKey;
     }
 
     // ------------------------------------------------------------------------------------ readiness, errors ---
