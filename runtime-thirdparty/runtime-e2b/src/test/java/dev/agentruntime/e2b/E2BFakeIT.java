@@ -74,11 +74,9 @@ class E2BFakeIT {
 
     @Test
     void processesRunAsTheDefaultUserWithTheCreatedEnvironment() {
-        SandboxCommands.Result result = envd.run("echo $FROM_CREATE $(whoami) $PWD; echo err >&2; exit 4",
-                Duration.ofSeconds(30));
+        SandboxCommands.Result result = envd.run("echo $FROM_CREATE $(whoami) $PWD; exit 4", Duration.ofSeconds(30));
         assertThat(result.exitCode()).isEqualTo(4);
         assertThat(result.stdout()).isEqualTo("yes user /home/user\n");
-        assertThat(result.stderr()).isEqualTo("err\n");
     }
 
     @Test
@@ -95,11 +93,15 @@ class E2BFakeIT {
         CompletableFuture<Integer> pid = new CompletableFuture<>();
         CompletableFuture<Envd.Event.Ended> end = CompletableFuture.supplyAsync(() -> envd.start(
                 new Envd.ProcessSpec("/bin/bash", List.of("-c", "sleep 300"), Map.of(), Optional.empty(),
-                        Optional.of("bg-1")), Duration.ZERO, event -> {
+                        Optional.of("bg-1")), Duration.ofMinutes(2), event -> {
                     if (event instanceof Envd.Event.Started s) {
                         pid.complete(s.pid());
                     }
-                }));
+                }), command -> {
+                    Thread thread = new Thread(command, "e2b-fake-it-background");
+                    thread.setDaemon(true);
+                    thread.start(); // not the common pool: on a small machine its one worker may be busy
+                });
         end.whenComplete((ok, failure) -> {
             if (failure != null) {
                 pid.completeExceptionally(failure);

@@ -62,7 +62,7 @@ public final class ConnectStream {
         if (flags < 0) {
             return Optional.empty();
         }
-        byte[] header = in.readNBytes(4);
+        byte[] header = readExactly(in, 4);
         if (header.length < 4) {
             throw new EOFException("the stream ended inside an envelope header");
         }
@@ -73,7 +73,7 @@ public final class ConnectStream {
         if ((flags & FLAG_COMPRESSED) != 0) {
             throw new IOException("compressed envelope, but no compression was negotiated");
         }
-        byte[] payload = in.readNBytes(length);
+        byte[] payload = readExactly(in, length);
         if (payload.length < length) {
             throw new EOFException("the stream ended inside a " + length + "-byte message");
         }
@@ -102,6 +102,24 @@ public final class ConnectStream {
                     null, null);
             default -> new BackendException(where + " failed " + said);
         };
+    }
+
+    /**
+     * Up to {@code n} bytes, fewer only at the end of the stream. Not {@code InputStream.readNBytes}: it ends with a
+     * zero-length read, which an OkHttp body serves by waiting for the next chunk, so a message would be held back
+     * until the server sent another (a quiet process's start event until its end).
+     */
+    static byte[] readExactly(InputStream in, int n) throws IOException {
+        byte[] bytes = new byte[n];
+        int read = 0;
+        while (read < n) {
+            int got = in.read(bytes, read, n - read);
+            if (got < 0) {
+                return java.util.Arrays.copyOf(bytes, read);
+            }
+            read += got;
+        }
+        return bytes;
     }
 
     /** Reads what is left of {@code in} (a small body), for messages. */
