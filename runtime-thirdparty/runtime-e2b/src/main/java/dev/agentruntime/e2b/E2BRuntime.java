@@ -93,7 +93,10 @@ public final class E2BRuntime extends ActionServerRuntime {
         ServerBundle bundle = ServerBundle.prepare(message -> setStatus(RuntimeStatus.BUILDING_RUNTIME, message));
         SessionLabels labels = SessionLabels.forSession(config).withServerVersion(bundle.serverVersion());
         setStatus(RuntimeStatus.STARTING_RUNTIME, "Creating an E2B sandbox from template " + e2b.template());
-        E2BApi.Sandbox sandbox = api.create(new E2BApi.CreateRequest(e2b.template(), e2b.timeout(), e2b.autoPause(),
+        // long enough for the cold start; onReady sets the configured lifetime, which the heartbeat then refreshes
+        Duration startLifetime = e2b.timeout().compareTo(config.startupTimeout()) >= 0 ? e2b.timeout()
+                : config.startupTimeout().plusSeconds(30);
+        E2BApi.Sandbox sandbox = api.create(new E2BApi.CreateRequest(e2b.template(), startLifetime, e2b.autoPause(),
                 labels.asLabels(), config.environment(), e2b.internetAccess(), e2b.publicTraffic(), e2b.allowOut(),
                 e2b.denyOut()));
         log.info("sandbox {}: created E2B sandbox {} from template {} (envd {})", id(), sandbox.sandboxId(),
@@ -220,6 +223,15 @@ public final class E2BRuntime extends ActionServerRuntime {
     }
 
     // ------------------------------------------------------------------------------- heartbeat, pause, stop ---
+
+    /** From now on the sandbox lives {@link E2BConfig#timeout()} past the last heartbeat. */
+    @Override
+    protected void onReady(ActionServerClient client) {
+        Current c = current;
+        if (c != null) {
+            api.setTimeout(c.sandbox().sandboxId(), e2b.timeout());
+        }
+    }
 
     /** A third of the sandbox's timeout, so two missed beats still leave it alive. */
     @Override
