@@ -64,11 +64,43 @@ public final class E2BRuntime extends ActionServerRuntime {
         this.serverKey = config.sessionApiKeyOrGenerate();
     }
 
+    /** The application ports the sandbox's shell is told about ({@code APP_PORT_1}, {@code APP_PORT_2}). */
+    static final List<Integer> APP_PORTS = List.of(50001, 50002);
+
+    /**
+     * {@link Capability#WEB_HOSTS} only where a plain HTTP client reaches a sandbox port: E2B's per-port hosts with
+     * public traffic allowed (not through a routing-header URL, not when the traffic token is demanded).
+     */
     @Override
     public Set<Capability> capabilities() {
         EnumSet<Capability> caps = serverCapabilities();
         caps.addAll(EnumSet.of(Capability.PAUSE_RESUME, Capability.ATTACH, Capability.ISOLATION));
+        if (publicPortHosts()) {
+            caps.add(Capability.WEB_HOSTS);
+        }
         return caps;
+    }
+
+    private boolean publicPortHosts() {
+        return e2b.sandboxUrl().isEmpty() && e2b.publicTraffic().orElse(true);
+    }
+
+    /** {@code https://{port}-{sandboxId}.{domain}} for each application port, while connected. */
+    @Override
+    public java.util.Map<String, Integer> webHosts() {
+        Current c = current;
+        if (c == null || !publicPortHosts()) {
+            return java.util.Map.of();
+        }
+        java.util.Map<String, Integer> hosts = new java.util.LinkedHashMap<>();
+        for (int port : APP_PORTS) {
+            hosts.put(portUrl(c.sandbox(), port), port);
+        }
+        return hosts;
+    }
+
+    private String portUrl(E2BApi.Sandbox sandbox, int port) {
+        return "https://" + port + "-" + sandbox.sandboxId() + "." + sandbox.domain().orElse(e2b.domain());
     }
 
     /** The E2B sandbox id, once connected. */
@@ -164,7 +196,7 @@ public final class E2BRuntime extends ActionServerRuntime {
 
     private void startServer(Current c, ServerBootstrap.Installed installed) {
         ServerLaunch launch = ServerLaunch.forSession(config).sessionApiKey(serverKey).java(installed.java()).jar(installed.jar())
-                .port(e2b.serverPort()).build();
+                .port(e2b.serverPort()).appPorts(APP_PORTS.get(0), APP_PORTS.get(1)).build();
         c.bootstrap().start(launch);
     }
 
@@ -185,9 +217,7 @@ public final class E2BRuntime extends ActionServerRuntime {
                     .withHeader("E2b-Sandbox-Id", sandbox.sandboxId())
                     .withHeader("E2b-Sandbox-Port", Integer.toString(e2b.serverPort()));
         } else {
-            String domain = sandbox.domain().orElse(e2b.domain());
-            endpoint = ServerEndpoint.of(URI.create("https://" + e2b.serverPort() + "-" + sandbox.sandboxId() + "."
-                    + domain), serverKey());
+            endpoint = ServerEndpoint.of(URI.create(portUrl(sandbox, e2b.serverPort())), serverKey());
         }
         if (sandbox.trafficToken().isPresent()) {
             endpoint = endpoint.withSecretHeader("e2b-traffic-access-token", sandbox.trafficToken().get());

@@ -90,9 +90,19 @@ class E2BConfigTest {
                 .backendConfig(E2BConfig.builder().apiKey(Secret.of("e2b_1")).build()).build())) {
             assertThat(runtime).isInstanceOf(E2BRuntime.class);
             assertThat(runtime.capabilities()).contains(dev.agentruntime.Capability.PAUSE_RESUME,
-                    dev.agentruntime.Capability.ATTACH, dev.agentruntime.Capability.ISOLATION)
-                    .doesNotContain(dev.agentruntime.Capability.WEB_HOSTS);
+                    dev.agentruntime.Capability.ATTACH, dev.agentruntime.Capability.ISOLATION,
+                    dev.agentruntime.Capability.WEB_HOSTS);
             assertThat(((E2BRuntime) runtime).sandboxId()).isEmpty();
+            assertThat(runtime.webHosts()).as("not connected").isEmpty();
+        }
+        for (E2BConfig noPlainHosts : List.of(
+                E2BConfig.builder().apiKey(Secret.of("e2b_1")).sandboxUrl(URI.create("http://127.0.0.1:1")).build(),
+                E2BConfig.builder().apiKey(Secret.of("e2b_1")).publicTraffic(false).build())) {
+            try (Runtime runtime = RuntimeFactory.create(RuntimeConfig.builder().type("e2b")
+                    .backendConfig(noPlainHosts).build())) {
+                assertThat(runtime.capabilities()).as("ports need headers: " + noPlainHosts)
+                        .doesNotContain(dev.agentruntime.Capability.WEB_HOSTS);
+            }
         }
     }
 

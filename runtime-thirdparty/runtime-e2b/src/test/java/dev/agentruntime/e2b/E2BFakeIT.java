@@ -74,9 +74,11 @@ class E2BFakeIT {
 
     @Test
     void processesRunAsTheDefaultUserWithTheCreatedEnvironment() {
-        SandboxCommands.Result result = envd.run("echo $FROM_CREATE $(whoami) $PWD; exit 4", Duration.ofSeconds(30));
+        SandboxCommands.Result result = envd.run("echo err >&2; echo $FROM_CREATE $(whoami) $PWD; exit 4",
+                Duration.ofSeconds(30));
         assertThat(result.exitCode()).isEqualTo(4);
         assertThat(result.stdout()).isEqualTo("yes user /home/user\n");
+        assertThat(result.stderr()).as("stderr, even when it overtakes the start").isEqualTo("err\n");
     }
 
     @Test
