@@ -155,7 +155,7 @@ public final class E2BRuntime extends ActionServerRuntime {
                 + found.get(0).state() + ")");
         E2BApi.Sandbox sandbox = api.connect(sandboxId, e2b.timeout());
         Current c = use(sandbox, false);
-        SandboxCommandsProbe probe = new SandboxCommandsProbe(c);
+        SandboxCommandsProbe probe = new SandboxCommandsProbe(c, e2b.installDir());
         if (!probe.serverRunning()) {
             ServerBundle bundle = ServerBundle.prepare(message -> setStatus(RuntimeStatus.BUILDING_RUNTIME, message));
             startServer(c, c.bootstrap().install(bundle, e2b.installDir()));
@@ -163,11 +163,17 @@ public final class E2BRuntime extends ActionServerRuntime {
         return endpoint(sandbox);
     }
 
-    /** Whether the server a previous runtime started in this sandbox still runs (its log exists, its exit does not). */
-    private record SandboxCommandsProbe(Current c) {
+    /**
+     * Whether the server a previous runtime started in this sandbox still runs: its log exists, no exit code was
+     * written, and (where the sandbox has pgrep) a java of the install dir runs.
+     */
+    private record SandboxCommandsProbe(Current c, String installDir) {
         boolean serverRunning() {
+            String java = installDir + "/jre/bin/java";
             return c.envd().run("test -f " + ServerLaunch.shellQuote(c.bootstrap().logFile()) + " && test ! -f "
-                    + ServerLaunch.shellQuote(c.bootstrap().exitFile()), Duration.ofSeconds(30)).ok();
+                    + ServerLaunch.shellQuote(c.bootstrap().exitFile()) + " && { ! command -v pgrep >/dev/null"
+                    + " || pgrep -f " + ServerLaunch.shellQuote("^" + java.replace(".", "[.]")) + " >/dev/null; }",
+                    Duration.ofSeconds(30)).ok();
         }
     }
 

@@ -64,10 +64,21 @@ class E2BLifecycleIT {
     }
 
     @Test
-    void housekeepingReapsAGoneOwnersSandboxAndDeletesAKeptOne() {
-        RuntimeConfig kept = config().keepAlive(true).build();
+    void housekeepingReapsAGoneOwnersSandboxAndDeletesAKeptOne() throws Exception {
+        RuntimeConfig kept = config().keepAlive(true).sessionApiKey(RuntimeConfig.randomKey()).build();
+        String sandboxId;
         try (Runtime runtime = RuntimeFactory.connect(kept)) {
-            runtime.run("echo kept");
+            runtime.run("echo kept > /tmp/kept.txt");
+            sandboxId = ((E2BRuntime) runtime).sandboxId().orElseThrow();
+        }
+        // the server dies while nobody is attached (killed hard: no exit code is written): attaching starts it again
+        dev.agentruntime.fake.FakeSandbox box = e2b.host().find(sandboxId).orElseThrow();
+        box.exec(dev.agentruntime.fake.ExecSpec.shell("pkill -KILL -f 'runtime-server[.]jar'; true").user("root").build())
+                .waitFor(Duration.ofSeconds(30));
+        await("the kept sandbox's server is gone", () -> !serverRunning(box));
+        try (Runtime attached = RuntimeFactory.connect(kept.toBuilder().attachToExisting(true).build())) {
+            assertThat(((E2BRuntime) attached).sandboxId()).contains(sandboxId);
+            assertThat(attached.run("cat /tmp/kept.txt").content()).isEqualTo("kept");
         }
         E2BApi api = new E2BApi(E2BConfig.from(config().build()));
         Map<String, String> orphan = new LinkedHashMap<>(SessionLabels.forSession("orphan-session", false).asLabels());
@@ -92,6 +103,15 @@ class E2BLifecycleIT {
             assertThat(housekeeping.list()).isEmpty();
         }
         assertThat(e2b.sandboxIds()).isEmpty();
+    }
+
+    private static boolean serverRunning(dev.agentruntime.fake.FakeSandbox box) {
+        try {
+            return box.exec(dev.agentruntime.fake.ExecSpec.shell("pgrep -f 'runtime-server[.]jar'").build())
+                    .waitFor(Duration.ofSeconds(30)).code() == 0;
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static void await(String what, BooleanSupplier condition) {
