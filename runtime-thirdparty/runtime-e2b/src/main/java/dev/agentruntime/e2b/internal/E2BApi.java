@@ -125,7 +125,8 @@ public final class E2BApi {
             if (next != null) {
                 url.addQueryParameter("nextToken", next);
             }
-            try (Response response = http.stream("GET", url.build(), null, null, Map.of(), Duration.ofSeconds(60))) {
+            try (Response response = http.stream("GET", url.build(), null, null, true, Map.of(),
+                    Duration.ofSeconds(60))) {
                 String text = response.body().string();
                 JsonNode page = dev.agentruntime.internal.WireCodec.parse(text.isBlank() ? "[]" : text);
                 if (!page.isArray()) {

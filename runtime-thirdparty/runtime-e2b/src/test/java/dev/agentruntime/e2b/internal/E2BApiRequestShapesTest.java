@@ -227,6 +227,15 @@ class E2BApiRequestShapesTest {
     }
 
     @Test
+    void aListPageThatFailedOnTheServerIsAskedForAgain() throws Exception {
+        server.enqueue(json(503, "{\"code\":503,\"message\":\"try again\"}"));
+        server.enqueue(json(200, "[{\"sandboxID\":\"a\",\"templateID\":\"base\",\"state\":\"running\"}]"));
+        assertThat(api.list(Map.of("k", "v"))).extracting(E2BApi.Listed::sandboxId).containsExactly("a");
+        assertThat(take().getUrl().encodedPath()).isEqualTo("/v2/sandboxes");
+        assertThat(take().getUrl().queryParameter("metadata")).isEqualTo("k=v");
+    }
+
+    @Test
     void serverErrorsOfIdempotentCallsAreRetried() throws Exception {
         server.enqueue(json(502, "{\"code\":502,\"message\":\"bad gateway\"}"));
         server.enqueue(new MockResponse.Builder().code(204).build());
