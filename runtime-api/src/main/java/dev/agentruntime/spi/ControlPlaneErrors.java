@@ -26,8 +26,9 @@ import java.util.function.Function;
  *       (seconds or an HTTP date) or {@code retry-after-ms} the answer carried;</li>
  *   <li>any other 4xx → a non-transient {@link BackendException} ("refused the request").</li>
  * </ul>
- * The detail shown is the body's {@code message}, {@code detail}, {@code error} or {@code code} field when it is JSON,
- * else the start of the raw text.
+ * The detail shown is the body's {@code message}, {@code detail}, {@code error} or {@code code} field when it is JSON
+ * (followed by its {@code code} and an open-ended {@code error_code}, as E2B sends, in brackets), else the start of
+ * the raw text.
  */
 public final class ControlPlaneErrors {
 
@@ -114,8 +115,13 @@ public final class ControlPlaneErrors {
                 if (value != null && !value.isNull()) {
                     String text = value.isTextual() ? value.asText() : value.toString();
                     JsonNode code = node.get("code");
-                    if (!field.equals("code") && code != null && code.isValueNode()) {
-                        text = text + " [" + code.asText() + "]";
+                    JsonNode errorCode = node.get("error_code");
+                    String codes = (code != null && code.isValueNode() && !field.equals("code") ? code.asText() : "")
+                            + (errorCode != null && errorCode.isTextual() && !errorCode.asText().isBlank()
+                            ? (code != null && code.isValueNode() && !field.equals("code") ? ", " : "")
+                            + errorCode.asText() : "");
+                    if (!codes.isEmpty()) {
+                        text = text + " [" + codes + "]";
                     }
                     return abbreviate(text);
                 }

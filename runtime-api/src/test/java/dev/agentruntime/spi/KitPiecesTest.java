@@ -238,6 +238,9 @@ class KitPiecesTest {
                 .isBetween(Duration.ofSeconds(25), Duration.ofSeconds(31));
         assertThat(ControlPlaneErrors.retryAfter(Map.of("Retry-After", "soon")::get)).isEmpty();
         assertThat(ControlPlaneErrors.detail("x".repeat(600))).hasSize(503);
+        assertThat(ControlPlaneErrors.detail("{\"code\":503,\"message\":\"no capacity\",\"error_code\":"
+                + "\"sandbox_capacity_unavailable\"}")).isEqualTo("no capacity [503, sandbox_capacity_unavailable]");
+        assertThat(ControlPlaneErrors.detail("{\"code\":404,\"message\":\"gone\"}")).isEqualTo("gone [404]");
     }
 
     private static RuntimeException map(int status, Map<String, String> headers, String body) {

@@ -209,6 +209,8 @@ public final class SandboxProcess {
     void pump() {
         byte[] head = new byte[64];
         int headLength = 0;
+        // the engine reads stdout and stderr separately: the program's first stderr may overtake the pid line
+        List<byte[]> earlyStderr = new java.util.ArrayList<>();
         Throwable failure = null;
         try {
             ExecConnection.Chunk chunk;
@@ -217,7 +219,9 @@ public final class SandboxProcess {
                 int length = chunk.length();
                 if (!pid.isDone()) {
                     if (chunk.stream() != ExecConnection.STDOUT) {
-                        continue; // the wrapper prints nothing on stderr before the pid
+                        // the wrapper prints nothing on stderr before the pid: this is the program's, keep it
+                        earlyStderr.add(java.util.Arrays.copyOfRange(chunk.bytes(), offset, offset + length));
+                        continue;
                     }
                     int newline = -1;
                     for (int i = 0; i < length; i++) {
@@ -241,6 +245,10 @@ public final class SandboxProcess {
                         break;
                     }
                     pid.complete(Integer.parseInt(line));
+                    for (byte[] early : earlyStderr) {
+                        deliver(StdStream.STDERR, early, 0, early.length);
+                    }
+                    earlyStderr.clear();
                     offset += take;
                     length -= take;
                     if (length == 0) {

@@ -172,6 +172,15 @@ public final class VendorHttp {
         return send(method, url, body, sandbox, false, extra, timeout);
     }
 
+    /**
+     * Like {@link #stream(String, HttpUrl, RequestBody, String, Map, Duration)}, for an answer whose headers matter
+     * (a cursor in {@code X-Next-Token}): an idempotent call is retried on every transient failure.
+     */
+    public Response stream(String method, HttpUrl url, RequestBody body, String sandbox, boolean idempotent,
+                           Map<String, String> extra, Duration timeout) {
+        return send(method, url, body, sandbox, idempotent, extra, timeout);
+    }
+
     private Response send(String method, HttpUrl url, RequestBody body, String sandbox, boolean idempotent,
                           Map<String, String> extra, Duration timeout) {
         String what = method + " " + url.encodedPath();
