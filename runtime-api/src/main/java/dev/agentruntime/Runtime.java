@@ -50,7 +50,8 @@ public interface Runtime extends AutoCloseable {
      * errors). The HTTP call waits for the action's timeout (or the configured default) plus 5 seconds.
      *
      * @throws ActionFailedException when the server refuses the action as malformed
-     * @throws RuntimeTimeoutException, RuntimeDisconnectedException, RuntimeUnavailableException on infrastructure failures
+     * @throws RuntimeException a {@link RuntimeTimeoutException}, {@link RuntimeDisconnectedException} or
+     *         {@link RuntimeUnavailableException} on infrastructure failures
      */
     Observation execute(Action action);
 
