@@ -116,7 +116,7 @@ public interface Runtime extends AutoCloseable {
      * @throws IllegalArgumentException when the path is not absolute or names a directory ({@code /} at the end)
      */
     default void writeBytes(String sandboxPath, byte[] content) {
-        dev.agentruntime.internal.BinaryFiles.write(this, sandboxPath, content);
+        BinaryFiles.write(this, sandboxPath, content);
     }
 
     /**
@@ -125,7 +125,7 @@ public interface Runtime extends AutoCloseable {
      * @throws IllegalArgumentException when the path is a directory (use {@link #copyFrom(String)})
      */
     default byte[] readBytes(String sandboxPath) {
-        return dev.agentruntime.internal.BinaryFiles.read(this, sandboxPath);
+        return BinaryFiles.read(this, sandboxPath);
     }
 
     /**

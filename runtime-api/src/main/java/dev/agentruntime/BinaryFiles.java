@@ -1,6 +1,5 @@
-package dev.agentruntime.internal;
+package dev.agentruntime;
 
-import dev.agentruntime.Runtime;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,12 +20,12 @@ import java.util.zip.ZipOutputStream;
  * (OpenHands' rule), so a plain upload of {@code data.zip} would be unpacked instead of stored; inside a zip every
  * name, {@code .zip} or not, arrives as the file itself. The entry is STORED (no compression work).
  */
-public final class BinaryFiles {
+final class BinaryFiles {
 
     private BinaryFiles() {
     }
 
-    public static void write(Runtime runtime, String sandboxPath, byte[] content) {
+    static void write(Runtime runtime, String sandboxPath, byte[] content) {
         Objects.requireNonNull(sandboxPath, "sandboxPath");
         Objects.requireNonNull(content, "content");
         if (!sandboxPath.startsWith("/") || sandboxPath.endsWith("/")) {
@@ -63,7 +62,7 @@ public final class BinaryFiles {
         }
     }
 
-    public static byte[] read(Runtime runtime, String sandboxPath) {
+    static byte[] read(Runtime runtime, String sandboxPath) {
         Objects.requireNonNull(sandboxPath, "sandboxPath");
         Path zip = runtime.copyFrom(sandboxPath);
         try (InputStream file = Files.newInputStream(zip); ZipInputStream in = new ZipInputStream(file)) {
