@@ -1,7 +1,7 @@
 package dev.agentruntime;
 
 /**
- * Thrown when {@link PortAllocator} cannot hand out a port: every candidate it tried was locked by another
+ * Thrown when {@link dev.agentruntime.spi.PortAllocator} cannot hand out a port: every candidate it tried was locked by another
  * allocator (in this or another process), bound by some other program, or the lock directory is unusable.
  *
  * <p>The message names the range, the number of attempts and the lock directory to inspect. Transient: ports

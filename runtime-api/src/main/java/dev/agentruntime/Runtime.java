@@ -50,7 +50,8 @@ public interface Runtime extends AutoCloseable {
      * errors). The HTTP call waits for the action's timeout (or the configured default) plus 5 seconds.
      *
      * @throws ActionFailedException when the server refuses the action as malformed
-     * @throws RuntimeTimeoutException, RuntimeDisconnectedException, RuntimeUnavailableException on infrastructure failures
+     * @throws RuntimeException a {@link RuntimeTimeoutException}, {@link RuntimeDisconnectedException} or
+     *         {@link RuntimeUnavailableException} on infrastructure failures
      */
     Observation execute(Action action);
 
@@ -98,8 +99,34 @@ public interface Runtime extends AutoCloseable {
      */
     void copyTo(Path hostSrc, String sandboxDest, boolean recursive);
 
-    /** Downloads a sandbox file or directory tree as a zip into a new temporary file and returns its path. */
+    /**
+     * Downloads a sandbox file or directory tree as a zip into a new temporary file and returns the zip's path (the
+     * caller deletes it). The zip is the protocol's {@code /download_files} answer: for a directory its entries are
+     * relative to it; for a single file it holds one entry named after the file. To get one file's bytes, use
+     * {@link #readBytes(String)}.
+     */
     Path copyFrom(String sandboxPath);
+
+    // --- binary files: whole files as bytes, through the upload/download endpoints (any content, not only text) ---
+
+    /**
+     * Writes {@code content} to the sandbox file {@code sandboxPath} (absolute; its directory is created when
+     * missing), replacing the file if it exists. Unlike {@link FileWriteAction} the bytes need not be text.
+     *
+     * @throws IllegalArgumentException when the path is not absolute or names a directory ({@code /} at the end)
+     */
+    default void writeBytes(String sandboxPath, byte[] content) {
+        BinaryFiles.write(this, sandboxPath, content);
+    }
+
+    /**
+     * The bytes of the sandbox file {@code sandboxPath}.
+     *
+     * @throws IllegalArgumentException when the path is a directory (use {@link #copyFrom(String)})
+     */
+    default byte[] readBytes(String sandboxPath) {
+        return BinaryFiles.read(this, sandboxPath);
+    }
 
     /**
      * Lists a sandbox directory: directories first with a trailing {@code /}, then files, case-insensitively

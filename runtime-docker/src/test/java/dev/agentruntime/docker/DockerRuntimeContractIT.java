@@ -17,4 +17,9 @@ class DockerRuntimeContractIT extends RuntimeContractTest {
                 .option("image", TestImages.DEBIAN)
                 .option("pull.policy", "never");
     }
+
+    @org.junit.jupiter.api.Test
+    void theSessionVariableIsTheSessionId() {
+        org.assertj.core.api.Assertions.assertThat(sessionVariable()).isEqualTo(runtime.id());
+    }
 }

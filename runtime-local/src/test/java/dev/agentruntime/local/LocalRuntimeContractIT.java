@@ -10,4 +10,9 @@ class LocalRuntimeContractIT extends RuntimeContractTest {
     protected RuntimeConfig.Builder configure(RuntimeConfig.Builder builder) {
         return builder.type("local");
     }
+
+    @org.junit.jupiter.api.Test
+    void theSessionVariableIsTheSessionId() {
+        org.assertj.core.api.Assertions.assertThat(sessionVariable()).isEqualTo(runtime.id());
+    }
 }

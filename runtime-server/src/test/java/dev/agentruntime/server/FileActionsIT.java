@@ -351,7 +351,7 @@ class FileActionsIT {
         // reference §2.4: {"command": "create", "file_text": "New file content"}
         String created = ws.resolve("new.txt").toString();
 
-        assertJson(execute(Edit.of("create", created).fileText("New file content").body()), editObs(created,
+        assertJson(execute(Edit.of("create", created).fileText("New file content").body()), editObs(created, false,
                 "File created successfully at: " + created, null, null,
                 "--- " + created + "\n+++ " + created + "\n@@ -1 +1 @@\n-\n+New file content"));
 
@@ -631,10 +631,18 @@ class FileActionsIT {
 
     /** {@code old_content}/{@code new_content} are the action's old_str/new_str, not file contents (reference §2.4). */
     private static ObjectNode editObs(String path, String content, String oldStr, String newStr, String diff) {
+        // prev_exist: whether the path existed before the command; all these commands leave that unchanged
+        // (a successful create passes false explicitly).
+        boolean exists = Path.of(path).isAbsolute() && Files.exists(Path.of(path));
+        return editObs(path, exists, content, oldStr, newStr, diff);
+    }
+
+    private static ObjectNode editObs(String path, boolean prevExist, String content, String oldStr, String newStr,
+                                      String diff) {
         ObjectNode obs = observation("edit", "I edited the file " + path + ".", content);
         ObjectNode extras = obs.putObject("extras");
         extras.put("path", path);
-        extras.put("prev_exist", false);
+        extras.put("prev_exist", prevExist);
         extras.put("old_content", oldStr);
         extras.put("new_content", newStr);
         extras.put("impl_source", "oh_aci");

@@ -224,8 +224,12 @@ public abstract class RuntimeContractTest {
 
         runtime.pause();
         assertThat(runtime.status()).isEqualTo(RuntimeStatus.PAUSED);
+        long before = System.nanoTime();
         assertThatThrownBy(() -> runtime.run("echo while paused")).isInstanceOf(RuntimePausedException.class)
-                .hasMessageContaining("paused");
+                .hasMessageContaining("paused").hasMessageContaining(runtime.id()).hasMessageContaining("resume()");
+        assertThatThrownBy(() -> runtime.listFiles(dir)).isInstanceOf(RuntimePausedException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - before)).as("rejected at once, not after the action timeout")
+                .isLessThan(Duration.ofSeconds(2));
         runtime.resume();
         assertThat(runtime.status()).isEqualTo(RuntimeStatus.READY);
 
@@ -507,6 +511,57 @@ public abstract class RuntimeContractTest {
 
         Map<String, String> entries = unzip(runtime.copyFrom(dest + "/tree"));
         assertThat(entries).containsEntry("top.txt", "top").containsEntry("sub/deep.txt", "deep");
+    }
+
+    @Test
+    void copyFromOfASingleFileIsAZipOfThatOneFile() throws IOException {
+        assumeTrue(runtime.supports(Capability.FILE_TRANSFER), "backend declares no FILE_TRANSFER capability");
+        String dir = sandboxDir("single");
+        runtime.run("printf 'one file' > " + dir + "/only.txt");
+        assertThat(unzip(runtime.copyFrom(dir + "/only.txt"))).containsExactly(Map.entry("only.txt", "one file"));
+    }
+
+    @Test
+    void writeBytesAndReadBytesRoundTripAnyBytesWithoutCopyTo() {
+        assumeTrue(runtime.supports(Capability.FILE_TRANSFER), "backend declares no FILE_TRANSFER capability");
+        String dir = sandboxDir("bytes");
+        byte[] all = new byte[256 * 3];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = (byte) i; // NUL, invalid UTF-8, CR/LF: nothing a text write would keep
+        }
+        runtime.writeBytes(dir + "/new/sub/blob.bin", all);
+        assertThat(runtime.run("wc -c < " + dir + "/new/sub/blob.bin").content().strip()).isEqualTo("768");
+        assertThat(runtime.run("od -An -tx1 -j255 -N2 " + dir + "/new/sub/blob.bin").content().strip())
+                .isEqualTo("ff 00");
+        assertThat(runtime.readBytes(dir + "/new/sub/blob.bin")).isEqualTo(all);
+
+        // replaces an existing file; a .zip name is stored as it is, not unpacked
+        runtime.writeBytes(dir + "/new/sub/blob.bin", new byte[] {1, 2});
+        assertThat(runtime.readBytes(dir + "/new/sub/blob.bin")).containsExactly(1, 2);
+        runtime.writeBytes(dir + "/archive.zip", "PK not really".getBytes(StandardCharsets.UTF_8));
+        assertThat(runtime.run("cat " + dir + "/archive.zip").content()).isEqualTo("PK not really");
+
+        assertThatThrownBy(() -> runtime.readBytes(dir + "/new")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is a directory");
+        runtime.run("mkdir -p " + dir + "/twin && echo x > " + dir + "/twin/twin");
+        assertThatThrownBy(() -> runtime.readBytes(dir + "/twin")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is a directory");
+        assertThatThrownBy(() -> runtime.writeBytes("relative.bin", all)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("absolute");
+    }
+
+    /**
+     * Every sandbox exports its session under one name. (A backend that creates its sandbox under its own session id
+     * also checks that the value is {@code runtime.id()}; a remote one names the sandbox by the server's runtime id.)
+     */
+    @Test
+    void theShellKnowsItsSessionUnderTheCommonName() {
+        assertThat(sessionVariable()).isNotBlank().doesNotContainAnyWhitespaces();
+    }
+
+    /** {@code $AGENT_RUNTIME_SESSION_ID} as the sandbox's shell sees it. */
+    protected String sessionVariable() {
+        return runtime.run("echo $" + dev.agentruntime.spi.ServerLaunch.ENV_SESSION_ID).content().strip();
     }
 
     @Test

@@ -348,25 +348,43 @@ public final class FileService {
         try {
             insertLine = insertLine(raw);
         } catch (NumberFormatException e) {
-            return editObservation(action, "ERROR:\nInvalid insert_line value: '" + raw + "'. Expected an integer.", "");
+            return editObservation(action, existed(action.path()),
+                    "ERROR:\nInvalid insert_line value: '" + raw + "'. Expected an integer.", "");
         }
         mutations.lock();
         try {
+            boolean prevExist = existed(action.path());
             FileEditor.Result result = editor.run(action.command(), action.path(), action.fileText(), null,
                     action.oldStr(), action.newStr(), insertLine);
             String oldContent = result.oldContent() == null ? "" : result.oldContent();
             String newContent = result.newContent() == null ? "" : result.newContent();
-            return editObservation(action, result.output(), UnifiedDiff.of(oldContent, newContent, action.path()));
+            return editObservation(action, prevExist, result.output(),
+                    UnifiedDiff.of(oldContent, newContent, action.path()));
         } catch (EditorException e) {
-            return editObservation(action, "ERROR:\n" + e.getMessage(), "");
+            return editObservation(action, existed(action.path()), "ERROR:\n" + e.getMessage(), "");
         } finally {
             mutations.unlock();
         }
     }
 
-    private static FileEditObservation editObservation(FileEditAction action, String content, String diff) {
-        return new FileEditObservation(content, action.path(), false, action.oldStr(), action.newStr(),
+    /**
+     * {@code prev_exist} says whether the path existed before the command (OpenHands' server always sends false for
+     * oh_aci edits; the field is kept and made true, see docs/PROTOCOL.md).
+     */
+    private static FileEditObservation editObservation(FileEditAction action, boolean prevExist, String content,
+                                                       String diff) {
+        return new FileEditObservation(content, action.path(), prevExist, action.oldStr(), action.newStr(),
                 ImplSource.OH_ACI, diff);
+    }
+
+    /** Whether an absolute editor path exists (relative paths are rejected by the editor, so: false). */
+    private static boolean existed(String path) {
+        try {
+            java.nio.file.Path resolved = java.nio.file.Path.of(path);
+            return resolved.isAbsolute() && java.nio.file.Files.exists(resolved);
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     /** {@code int(value)} for a JSON number or string: surrounding whitespace, a sign and {@code _} separators are fine. */

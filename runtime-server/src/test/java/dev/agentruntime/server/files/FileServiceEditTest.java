@@ -61,7 +61,7 @@ class FileServiceEditTest {
                 + " on a snippet of " + p + ":\n     1\tThis is a sample file.\n     2\tThis file is for testing purposes.\n"
                 + "     3\t\n" + REVIEW);
         assertThat(obs.path()).isEqualTo(p);
-        assertThat(obs.prevExist()).isFalse();
+        assertThat(obs.prevExist()).as("the file existed before the edit").isTrue();
         assertThat(obs.oldContent()).isEqualTo("test file");
         assertThat(obs.newContent()).isEqualTo("sample file");
         assertThat(obs.implSource()).isEqualTo(ImplSource.OH_ACI);
@@ -207,6 +207,7 @@ class FileServiceEditTest {
         FileEditObservation obs = edit(FileEditAction.create(created, "New file content"));
 
         assertThat(obs.content()).isEqualTo("File created successfully at: " + created);
+        assertThat(obs.prevExist()).as("the file did not exist before create").isFalse();
         assertThat(Files.readString(Path.of(created))).isEqualTo("New file content");
         assertThat(obs.diff()).isEqualTo("--- " + created + "\n+++ " + created + "\n@@ -1 +1 @@\n-\n+New file content");
     }
@@ -214,6 +215,7 @@ class FileServiceEditTest {
     @Test
     void createOverAnExistingFileIsRejected() {
         FileEditObservation obs = edit(FileEditAction.create(p, "x"));
+        assertThat(obs.prevExist()).isTrue();
 
         assertThat(obs.content()).isEqualTo("ERROR:\nInvalid `path` parameter: " + p + ". File already exists at: " + p
                 + ". Cannot overwrite files using command `create`.");
