@@ -336,11 +336,12 @@ public final class BashSession implements AutoCloseable {
                     decoder.decode(bytes, chars, false);
                     bytes.compact(); // keeps an incomplete UTF-8 sequence for the next read
                     chars.flip();
-                    target.append(chars);
                     OutputTap listening = tap;
                     if (listening != null) {
+                        // before the transcript: once it sees the marker the action ends and the tap is gone
                         listening.feed(chars);
                     }
+                    target.append(chars);
                     chars.clear();
                 }
             } catch (IOException e) {
