@@ -201,4 +201,25 @@ class StreamingIT {
         assertThat(observation.path("extras").path("metadata").path("exit_code").asInt()).isZero();
         assertThat(outputOf(answered.lines())).doesNotContain("\u001E").doesNotContain("__ar_");
     }
+
+    @Test
+    void theStreamIsGaplessAcrossActionsThatContinueACommand() throws Exception {
+        StringBuilder streamedText = new StringBuilder();
+        Streamed answer = streamed(ServerProcess.Run.of("for i in 1 2 3 4 5 6; do echo n$i; sleep 0.2; done")
+                .hardTimeout(0.3).body());
+        int actions = 1;
+        while (true) {
+            streamedText.append(outputOf(answer.lines()));
+            JsonNode observation = answer.lines().get(answer.lines().size() - 1).json();
+            if (observation.path("extras").path("metadata").path("exit_code").asInt() != -1) {
+                break;
+            }
+            assertThat(actions).as("the loop ends within 1.2 s of output").isLessThan(40);
+            Thread.sleep(250); // a gap between actions: output arrives while no action watches
+            answer = streamed(ServerProcess.Run.of("").hardTimeout(0.3).body());
+            actions++;
+        }
+        assertThat(actions).isGreaterThan(1);
+        assertThat(streamedText.toString()).isEqualTo("n1\nn2\nn3\nn4\nn5\nn6\n");
+    }
 }

@@ -71,7 +71,7 @@ public abstract class StreamingContractTest {
 
     @Test
     void theStreamedObservationEqualsThePlainOne() {
-        CmdRunAction action = CmdRunAction.of("cd /tmp && printf 'a\\tb\\n\\u00e9t\\u00e9\\n' && (exit 4)");
+        CmdRunAction action = CmdRunAction.of("cd /tmp && printf 'a\\tb\\nété\\n' && (exit 4)");
 
         CmdOutputObservation plain = runtime.run(action);
         StringBuilder streamed = new StringBuilder();

@@ -71,6 +71,7 @@ public final class BashSession implements AutoCloseable {
     /** The running action's output listener and its tap (read by the PTY reader thread); null when none. */
     private OutputListener listener;
     private volatile OutputTap tap;
+    private final Object tapLock = new Object();
     /** The line typed to run the command file; prefixed per command with {@code __ar_seq=N;}. */
     private String injectBody;
     /** The line typed for the current command (its terminal echo is removed from the output). */
@@ -336,12 +337,14 @@ public final class BashSession implements AutoCloseable {
                     decoder.decode(bytes, chars, false);
                     bytes.compact(); // keeps an incomplete UTF-8 sequence for the next read
                     chars.flip();
-                    OutputTap listening = tap;
-                    if (listening != null) {
-                        // before the transcript: once it sees the marker the action ends and the tap is gone
-                        listening.feed(chars);
+                    synchronized (tapLock) { // a tap attached meanwhile sees each chunk exactly once
+                        OutputTap listening = tap;
+                        if (listening != null) {
+                            // before the transcript: once it sees the marker the action ends and the tap is gone
+                            listening.feed(chars);
+                        }
+                        target.append(chars);
                     }
-                    target.append(chars);
                     chars.clear();
                 }
             } catch (IOException e) {
@@ -534,7 +537,16 @@ public final class BashSession implements AutoCloseable {
     private Observation await(CmdRunAction action, String command, boolean specialKey) {
         transcript.touch();
         if (listener != null && tap == null) {
-            tap = new OutputTap(listener, null, transcript.markerStart()); // input, a key, or continuing to watch
+            // input, a key, or continuing to watch: the stream starts with what arrived since the last observation,
+            // so it is gapless across actions, like the observations' content
+            synchronized (tapLock) {
+                OutputTap attached = new OutputTap(listener, null, transcript.markerStart());
+                String unseen = freshOutput();
+                if (!unseen.isEmpty()) {
+                    attached.feed(unseen);
+                }
+                tap = attached;
+            }
         }
         long quiet = action.blocking() ? 0 : noChangeTimeout.toNanos();
         Duration limit = action.timeout().orElse(null);
