@@ -72,7 +72,9 @@ final class ShellCommand implements Callable<Integer> {
             LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("agent-runtime")
                     .variable(LineReader.HISTORY_FILE, historyFile)
                     .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true) // `!` reaches bash as typed
+                    .variable(LineReader.BLINK_MATCHING_PAREN, 0) // as in bash: no pause after `)`
                     .build();
+            bindCursorKeys(reader);
             Progress progress = new Progress(System.err, interactive);
             RuntimeConfig config = sandbox.config().statusListener(progress).build();
             try (Runtime runtime = RuntimeFactory.connect(config)) {
@@ -88,6 +90,21 @@ final class ShellCommand implements Callable<Integer> {
             } finally {
                 reader.getHistory().save();
             }
+        }
+    }
+
+    /**
+     * The arrow, Home and End keys in both forms terminals send them (keypad mode {@code ESC O A}, normal mode
+     * {@code ESC [ A}): JLine binds the terminfo form only, and a terminal that ignores keypad mode would type text.
+     */
+    private static void bindCursorKeys(LineReader reader) {
+        org.jline.keymap.KeyMap<org.jline.reader.Binding> main = reader.getKeyMaps().get(LineReader.MAIN);
+        String[][] keys = {{"A", LineReader.UP_LINE_OR_HISTORY}, {"B", LineReader.DOWN_LINE_OR_HISTORY},
+                {"C", LineReader.FORWARD_CHAR}, {"D", LineReader.BACKWARD_CHAR}, {"H", LineReader.BEGINNING_OF_LINE},
+                {"F", LineReader.END_OF_LINE}};
+        for (String[] key : keys) {
+            main.bind(new org.jline.reader.Reference(key[1]), "\033[" + key[0]);
+            main.bind(new org.jline.reader.Reference(key[1]), "\033O" + key[0]);
         }
     }
 
