@@ -47,6 +47,8 @@ final class ExecCommand implements Callable<Integer> {
             + " (Without --json the whole output is always printed as it arrives.)")
     boolean full;
 
+    private volatile boolean interrupted;
+
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command (words are joined with spaces).")
     List<String> command;
 
@@ -63,6 +65,7 @@ final class ExecCommand implements Callable<Integer> {
             // Ctrl-C or a kill: the fresh sandbox must not outlive the command
             Runtime runtime = opened[0];
             if (runtime != null) {
+                interrupted = true;
                 progress.close();
                 err.println();
                 err.println("agent-runtime: interrupted; removing the sandbox");
@@ -89,6 +92,9 @@ final class ExecCommand implements Callable<Integer> {
                 }
             });
             opened[0] = null;
+            if (interrupted) {
+                return 130; // the shutdown hook closed the sandbox under the command: nothing more to say
+            }
             if (!(observation instanceof CmdOutputObservation output)) {
                 return failed(out, err, text, "the sandbox did not run the command: " + observation.content());
             }
@@ -122,6 +128,9 @@ final class ExecCommand implements Callable<Integer> {
             return output.exitCode();
         } catch (AgentRuntimeException e) {
             progress.close();
+            if (interrupted) {
+                return 130;
+            }
             return failed(out, err, text, e.getMessage());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);

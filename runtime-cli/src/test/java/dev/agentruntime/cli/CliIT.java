@@ -177,4 +177,28 @@ class CliIT {
         assertThat(listed.exitCode()).isZero();
         assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(listed.stdout()).isArray()).isTrue();
     }
+
+    @Test
+    void execStoppedFromOutsideRemovesItsSandbox() throws Exception {
+        String session = "cli-term-" + System.nanoTime();
+        Path errFile = java.nio.file.Files.createTempFile("cli-term", ".err"); // destroy() closes the pipes
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString(), "exec", "--session-id", session, "echo started; sleep 60")
+                .redirectError(errFile.toFile()).start();
+        java.io.BufferedReader out = new java.io.BufferedReader(
+                new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(out.readLine()).isEqualTo("started");
+
+        process.destroy(); // SIGTERM, as from kill; Ctrl-C's SIGINT takes the same path
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String err = java.nio.file.Files.readString(errFile);
+        java.nio.file.Files.delete(errFile);
+
+        assertThat(process.exitValue()).isNotZero();
+        assertThat(err).contains("interrupted; removing the sandbox").doesNotContain("[exit code");
+        try (SandboxHousekeeping sandboxes = RuntimeFactory.housekeeping(
+                RuntimeConfig.builder().type("local").sessionId(session).build())) {
+            assertThat(sandboxes.find(session)).isEmpty();
+        }
+    }
 }
