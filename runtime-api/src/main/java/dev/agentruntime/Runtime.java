@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * One sandbox session: a persistent shell, files, an editor and exposed ports. Get one from
@@ -56,6 +57,45 @@ public interface Runtime extends AutoCloseable {
     Observation execute(Action action);
 
     /**
+     * Sends an action like {@link #execute(Action)} and passes a command's output to {@code listener} as it arrives;
+     * returns the same observation {@link #execute(Action)} would. Backends whose server cannot stream (and actions
+     * other than commands) simply return the observation without calling the listener.
+     *
+     * @param listener receives output chunks on the calling thread; null streams nothing
+     */
+    default Observation execute(Action action, OutputListener listener) {
+        return execute(action);
+    }
+
+    /**
+     * Sends an action without waiting for it: the future completes with its observation, or exceptionally with the
+     * exception {@link #execute(Action)} would throw. Actions still run one at a time, in the order they are called.
+     * Cancelling the future does not stop a running command (send {@code C-c} for that).
+     */
+    default CompletableFuture<Observation> executeAsync(Action action) {
+        return executeAsync(action, null);
+    }
+
+    /**
+     * {@link #executeAsync(Action)} with a command's output passed to {@code listener} as it arrives (on a thread of
+     * the runtime's, in order).
+     */
+    default CompletableFuture<Observation> executeAsync(Action action, OutputListener listener) {
+        java.util.Objects.requireNonNull(action, "action");
+        CompletableFuture<Observation> result = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            try {
+                result.complete(execute(action, listener));
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        }, "agent-runtime-action-" + id());
+        thread.setDaemon(true);
+        thread.start();
+        return result;
+    }
+
+    /**
      * Runs a shell command.
      *
      * @throws ActionFailedException when the server answers with an {@link ErrorObservation} instead of command
@@ -63,6 +103,21 @@ public interface Runtime extends AutoCloseable {
      */
     default CmdOutputObservation run(CmdRunAction action) {
         Observation observation = execute(action);
+        if (observation instanceof CmdOutputObservation output) {
+            return output;
+        }
+        throw new ActionFailedException("Command '" + action.command() + "' was not run on sandbox " + id() + ": "
+                + observation.content(), observation);
+    }
+
+    /**
+     * Runs a shell command and passes its output to {@code listener} as it arrives (see {@link OutputListener});
+     * returns the same observation as {@link #run(CmdRunAction)}.
+     *
+     * @throws ActionFailedException as {@link #run(CmdRunAction)} does
+     */
+    default CmdOutputObservation run(CmdRunAction action, OutputListener listener) {
+        Observation observation = execute(action, listener);
         if (observation instanceof CmdOutputObservation output) {
             return output;
         }

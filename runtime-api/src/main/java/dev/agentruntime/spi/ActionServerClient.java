@@ -226,6 +226,18 @@ public final class ActionServerClient implements AutoCloseable {
      * @param defaultTimeout the hard timeout used when the action carries none (sent on the wire, like OpenHands)
      */
     public Observation execute(Action action, Duration defaultTimeout) {
+        return execute(action, defaultTimeout, null);
+    }
+
+    /**
+     * Sends an action to {@code /execute_action}; with a listener, asks for the streamed answer
+     * ({@code Accept: application/x-ndjson}, see docs/PROTOCOL.md) and passes output chunks to it as they arrive.
+     * A server that does not stream answers with the plain observation, which is returned as it is.
+     *
+     * @param defaultTimeout the hard timeout used when the action carries none (sent on the wire, like OpenHands)
+     * @param listener       receives output chunks on this thread; null asks for the plain answer
+     */
+    public Observation execute(Action action, Duration defaultTimeout, dev.agentruntime.OutputListener listener) {
         ObjectNode actionJson = WireCodec.encodeAction(action);
         Duration timeout = action.timeout().orElse(defaultTimeout);
         if (action.timeout().isEmpty()) {
@@ -238,13 +250,18 @@ public final class ActionServerClient implements AutoCloseable {
             log.trace("sandbox {} -> {}", runtimeId, json);
         }
         Duration callTimeout = timeout.plus(ACTION_GRACE);
-        if (lean != null && json.length() <= LEAN_MAX_REQUEST_CHARS) {
-            return executeLean(action, json, timeout, callTimeout);
+        if (listener == null && lean != null && json.length() <= LEAN_MAX_REQUEST_CHARS) {
+            return executeLean(action, json, timeout, callTimeout); // a streamed answer stays on OkHttp
         }
-        Request request = new Request.Builder().url(url("execute_action"))
-                .post(RequestBody.create(json, JSON)).build();
+        Request.Builder builder = new Request.Builder().url(url("execute_action"))
+                .post(RequestBody.create(json, JSON));
+        if (listener != null) {
+            builder.header("Accept", dev.agentruntime.internal.OutputStreamFormat.MEDIA_TYPE + ", application/json");
+        }
+        Request request = builder.build();
         try (Response response = send(request, callTimeout, false, "execute_action")) {
-            String text = bodyText(response);
+            String text = listener != null && response.isSuccessful() && dev.agentruntime.internal.OutputStreamFormat.isStream(
+                    response.header("Content-Type")) ? readStream(response, listener) : bodyText(response);
             if (log.isTraceEnabled()) {
                 log.trace("sandbox {} <- {} {}", runtimeId, response.code(), text);
             }
@@ -321,6 +338,37 @@ public final class ActionServerClient implements AutoCloseable {
                     + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
                     + " sandbox is still running.", e);
         }
+    }
+
+    /**
+     * Reads a streamed answer: output events go to the listener as they arrive; returns the final line, the
+     * observation JSON exactly as a plain answer's body. An error event becomes the HTTP failure it stands for.
+     */
+    private String readStream(Response response, dev.agentruntime.OutputListener listener) throws IOException {
+        ResponseBody body = response.body();
+        if (body == null) {
+            throw new IOException("the streamed answer has no body");
+        }
+        okio.BufferedSource source = body.source();
+        String line;
+        while ((line = source.readUtf8Line()) != null) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            dev.agentruntime.internal.OutputStreamFormat.Event event = dev.agentruntime.internal.OutputStreamFormat.parse(line);
+            if (event == null) {
+                return line; // the observation: always the last line
+            }
+            if (event.isOutput()) {
+                if (!event.text().isEmpty()) {
+                    listener.onOutput(event.text());
+                }
+            } else if (event.isError()) {
+                throw httpFailure("execute_action", event.status(), response::header,
+                        dev.agentruntime.internal.OutputStreamFormat.detailJson(event.text()));
+            }
+        }
+        throw new java.io.EOFException("the streamed answer ended before its observation");
     }
 
     /** Like OpenHands' client: the output of a hidden command is flagged hidden, whatever the server said. */

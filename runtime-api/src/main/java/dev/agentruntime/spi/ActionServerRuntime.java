@@ -81,6 +81,9 @@ public abstract class ActionServerRuntime implements Runtime {
     private final List<PortLease> leases = new ArrayList<>();
     /** Guarded by {@link #lifecycle}. */
     private ScheduledExecutorService heartbeat;
+    private final Object asyncLock = new Object();
+    /** Runs {@link #executeAsync} actions in call order; guarded by {@code asyncLock}, made on first use. */
+    private java.util.concurrent.ExecutorService async;
 
     protected ActionServerRuntime(RuntimeConfig config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -292,6 +295,12 @@ public abstract class ActionServerRuntime implements Runtime {
 
     @Override
     public Observation execute(Action action) {
+        return execute(action, null);
+    }
+
+    /** Streams over the HTTP client: our server sends output chunks as they arrive (see docs/PROTOCOL.md). */
+    @Override
+    public Observation execute(Action action, dev.agentruntime.OutputListener listener) {
         Objects.requireNonNull(action, "action");
         client();
         actionLock.lock();
@@ -299,7 +308,7 @@ public abstract class ActionServerRuntime implements Runtime {
             ActionServerClient current = client(); // resume may have moved the server while we waited
             requireNotPaused(action.type());
             log.debug("sandbox {}: {} {}", id(), action.type(), action.message());
-            return current.execute(action, config.actionTimeout());
+            return current.execute(action, config.actionTimeout(), listener);
         } catch (RuntimeDisconnectedException | RuntimeUnavailableException e) {
             if (!closed.get()) {
                 setStatus(RuntimeStatus.ERROR_RUNTIME_DISCONNECTED, e.getMessage());
@@ -307,6 +316,46 @@ public abstract class ActionServerRuntime implements Runtime {
             throw e;
         } finally {
             actionLock.unlock();
+        }
+    }
+
+    /** One thread per runtime, started on demand and ended when idle: asynchronous actions run in call order. */
+    @Override
+    public java.util.concurrent.CompletableFuture<Observation> executeAsync(Action action,
+            dev.agentruntime.OutputListener listener) {
+        Objects.requireNonNull(action, "action");
+        java.util.concurrent.CompletableFuture<Observation> result = new java.util.concurrent.CompletableFuture<>();
+        try {
+            asyncActions().execute(() -> {
+                try {
+                    result.complete(execute(action, listener));
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new IllegalStateException("Runtime " + id() + " is closed"));
+        }
+        return result;
+    }
+
+    private java.util.concurrent.ExecutorService asyncActions() {
+        synchronized (asyncLock) {
+            if (closed.get()) {
+                throw new java.util.concurrent.RejectedExecutionException("closed");
+            }
+            if (async == null) {
+                java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1,
+                        30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                        r -> {
+                            Thread t = new Thread(r, "agent-runtime-actions-" + id());
+                            t.setDaemon(true);
+                            return t;
+                        });
+                pool.allowCoreThreadTimeOut(true);
+                async = pool;
+            }
+            return async;
         }
     }
 
@@ -489,6 +538,11 @@ public abstract class ActionServerRuntime implements Runtime {
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        synchronized (asyncLock) {
+            if (async != null) {
+                async.shutdown(); // queued actions still run and fail as closed: their futures complete
+            }
         }
         synchronized (lifecycle) {
             stopHeartbeat();

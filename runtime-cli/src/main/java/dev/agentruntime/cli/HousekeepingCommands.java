@@ -25,7 +25,8 @@ final class HousekeepingCommands {
     /** The options the housekeeping commands share: which backend, and where its sandboxes live. */
     static final class Target {
         @Option(names = {"-t", "--type"}, defaultValue = "local",
-                description = "Backend type (default: ${DEFAULT-VALUE}); e.g. local, docker.")
+                description = "Backend type (default: ${DEFAULT-VALUE}): ${COMPLETION-CANDIDATES}.",
+                completionCandidates = SandboxOptions.Backends.class)
         String type;
 
         @Option(names = {"-o", "--option"}, description = "Backend option, key=value (repeatable), e.g. "
@@ -76,11 +77,39 @@ final class HousekeepingCommands {
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List the sandboxes a backend manages (found by their labels).")
     static final class List_ extends Base {
+        @Option(names = "--json", description = "Print a JSON array of the sandboxes, for scripts.")
+        boolean json;
+
         @Override
         int run(SandboxHousekeeping sandboxes, PrintWriter out, PrintWriter err) {
-            print(out, sandboxes.list());
+            if (json) {
+                out.println(toJson(sandboxes.list()));
+            } else {
+                print(out, sandboxes.list());
+            }
             return 0;
         }
+    }
+
+    static String toJson(List<SandboxInfo> sandboxes) {
+        com.fasterxml.jackson.databind.node.ArrayNode array = ExecCommand.JSON.createArrayNode();
+        for (SandboxInfo info : sandboxes) {
+            com.fasterxml.jackson.databind.node.ObjectNode node = array.addObject();
+            node.put("type", info.type());
+            node.put("session", info.sessionId());
+            node.put("sandbox", info.sandboxId());
+            node.put("state", info.state());
+            node.put("owner_host", info.ownerHost());
+            node.put("owner_pid", info.ownerPid());
+            node.put("owner_gone", info.ownerGone());
+            node.put("keep_alive", info.keepAlive());
+            if (info.createdAt().isPresent()) {
+                node.put("created_at", info.createdAt().get().toString());
+            } else {
+                node.putNull("created_at");
+            }
+        }
+        return array.toString();
     }
 
     @Command(name = "rm", mixinStandardHelpOptions = true,

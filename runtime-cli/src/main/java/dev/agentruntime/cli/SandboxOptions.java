@@ -10,8 +10,17 @@ import picocli.CommandLine.Option;
 /** The options every subcommand shares: which backend and how to configure the sandbox. */
 final class SandboxOptions {
 
+    /** The backend types this jar ships, as RuntimeFactory discovers them. */
+    static final class Backends implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return dev.agentruntime.RuntimeFactory.availableTypes().iterator();
+        }
+    }
+
     @Option(names = {"-t", "--type"}, defaultValue = "local",
-            description = "Backend type (default: ${DEFAULT-VALUE}); e.g. local, docker.")
+            description = "Backend type (default: ${DEFAULT-VALUE}): ${COMPLETION-CANDIDATES}.",
+            completionCandidates = Backends.class)
     String type;
 
     @Option(names = {"-w", "--workspace"}, description = "Host directory to work in (default: a fresh temporary one).")
@@ -50,6 +59,11 @@ final class SandboxOptions {
             builder.sessionId(sessionId);
         }
         return builder;
+    }
+
+    /** Seconds as a person writes them: 120, 0.5. */
+    static String format(double seconds) {
+        return seconds == Math.rint(seconds) ? Long.toString((long) seconds) : Double.toString(seconds);
     }
 
     static Duration seconds(double value) {

@@ -104,4 +104,101 @@ class CliIT {
         assertThat(result.exitCode()).isEqualTo(125);
         assertThat(result.stderr()).contains("No runtime backend of type 'Locl'").contains("Did you mean 'local'?");
     }
+
+    @Test
+    void execShowsOutputAsItArrives() throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString(),
+                "exec", "echo first; sleep 2; echo second"));
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        java.io.BufferedReader out = new java.io.BufferedReader(
+                new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(out.readLine()).isEqualTo("first");
+        long first = System.nanoTime();
+        assertThat(out.readLine()).isEqualTo("second");
+        long second = System.nanoTime();
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(second - first).as("first was printed while the command still ran")
+                .isGreaterThan(java.time.Duration.ofMillis(1500).toNanos());
+    }
+
+    @Test
+    void execJsonIsOneObjectForScripts() throws Exception {
+        Result result = cli("", "exec", "--json", "cd /tmp && echo out && (exit 4)");
+        assertThat(result.exitCode()).isEqualTo(4);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(result.stdout());
+        assertThat(json.path("exit_code").asInt()).isEqualTo(4);
+        assertThat(json.path("timed_out").asBoolean()).isFalse();
+        assertThat(json.path("output").asText()).isEqualTo("out");
+        assertThat(json.path("working_dir").asText()).isEqualTo("/tmp");
+        assertThat(json.path("command").asText()).isEqualTo("cd /tmp && echo out && (exit 4)");
+        assertThat(json.path("session").asText()).isNotBlank();
+        assertThat(result.stdout().strip().lines()).hasSize(1);
+    }
+
+    @Test
+    void execPrintsTheWholeOutputWhileTheObservationIsCutInTheMiddle() throws Exception {
+        String seq = "seq 1 20000"; // 108,894 characters, beyond the 30,000 an observation keeps
+        Result plain = cli("", "exec", seq);
+        Result agentView = cli("", "exec", "--json", seq);
+        Result full = cli("", "exec", "--json", "--full", seq);
+
+        String expected = java.util.stream.IntStream.rangeClosed(1, 20000).mapToObj(Integer::toString)
+                .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
+        assertThat(plain.stdout()).isEqualTo(expected);
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        String cut = mapper.readTree(agentView.stdout()).path("output").asText();
+        assertThat(cut.length()).isLessThan(40_000);
+        assertThat(cut).startsWith("1\n2\n").endsWith("19999\n20000");
+        assertThat(mapper.readTree(full.stdout()).path("output").asText()).isEqualTo(expected);
+    }
+
+    @Test
+    void execThatDoesNotFinishInTimeExits124WithAMessageForPeople() throws Exception {
+        Result result = cli("", "exec", "--timeout", "1", "echo started; sleep 30");
+        assertThat(result.exitCode()).isEqualTo(124);
+        assertThat(result.stdout()).isEqualTo("started\n");
+        assertThat(result.stderr()).contains("did not finish within 1 s")
+                .doesNotContain("timeout parameter").doesNotContain("execute_bash").doesNotContain("C-c");
+    }
+
+    @Test
+    void shellExitLeavesWithTheLastExitCodeOrTheGivenOne() throws Exception {
+        assertThat(cli("false\nexit\n", "shell").exitCode()).isEqualTo(1);
+        assertThat(cli("true\nexit 7\n", "shell").exitCode()).isEqualTo(7);
+        assertThat(cli("(exit 5)\n", "shell").exitCode()).as("end of input, like Ctrl-D").isEqualTo(5);
+    }
+
+    @Test
+    void helpOffersEveryBackendTheJarShips() throws Exception {
+        Result result = cli("", "exec", "--help");
+        assertThat(result.stdout()).contains("local").contains("docker").contains("remote");
+        Result listed = cli("", "list", "--json", "-t", "local");
+        assertThat(listed.exitCode()).isZero();
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(listed.stdout()).isArray()).isTrue();
+    }
+
+    @Test
+    void execStoppedFromOutsideRemovesItsSandbox() throws Exception {
+        String session = "cli-term-" + System.nanoTime();
+        Path errFile = java.nio.file.Files.createTempFile("cli-term", ".err"); // destroy() closes the pipes
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString(), "exec", "--session-id", session, "echo started; sleep 60")
+                .redirectError(errFile.toFile()).start();
+        java.io.BufferedReader out = new java.io.BufferedReader(
+                new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(out.readLine()).isEqualTo("started");
+
+        process.destroy(); // SIGTERM, as from kill; Ctrl-C's SIGINT takes the same path
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String err = java.nio.file.Files.readString(errFile);
+        java.nio.file.Files.delete(errFile);
+
+        assertThat(process.exitValue()).isNotZero();
+        assertThat(err).contains("interrupted; removing the sandbox").doesNotContain("[exit code");
+        try (SandboxHousekeeping sandboxes = RuntimeFactory.housekeeping(
+                RuntimeConfig.builder().type("local").sessionId(session).build())) {
+            assertThat(sandboxes.find(session)).isEmpty();
+        }
+    }
 }

@@ -10,6 +10,7 @@ import dev.agentruntime.FileReadAction;
 import dev.agentruntime.FileWriteAction;
 import dev.agentruntime.IPythonRunCellAction;
 import dev.agentruntime.Observation;
+import dev.agentruntime.OutputListener;
 import dev.agentruntime.server.files.FileService;
 import dev.agentruntime.server.python.PythonKernel;
 import dev.agentruntime.server.shell.BashSession;
@@ -43,6 +44,11 @@ class ActionExecutor implements AutoCloseable {
 
         /** Sends the observation (after a successful claim). */
         void deliver(Observation observation);
+
+        /** Where a command's output goes as it arrives (a streaming client); null when nobody asked for it. */
+        default OutputListener output() {
+            return null;
+        }
     }
 
     private final BashSession shell;
@@ -107,7 +113,9 @@ class ActionExecutor implements AutoCloseable {
             }
         });
         try {
-            Observation observation = run(action, rawArgs, deadline);
+            OutputListener output = answer.output();
+            Observation observation = output != null && action instanceof CmdRunAction command
+                    ? shell.execute(command, deadline, output) : run(action, rawArgs, deadline);
             if (answer.claim()) {
                 answer.deliver(observation); // under the lock: one large observation in memory at a time
             } else {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentruntime.Action;
 import dev.agentruntime.Observation;
+import dev.agentruntime.internal.OutputStreamFormat;
 import dev.agentruntime.internal.WireCodec;
 import dev.agentruntime.internal.WireFormatException;
 import dev.agentruntime.server.http.Exchange;
@@ -225,6 +226,10 @@ final class ActionServer implements AutoCloseable {
             ActionChecks.check(actionNode, limits); // before anything runs: 413/422 for what must not reach the shell
             Action action = WireCodec.decodeAction(actionNode);
             body = null; // the tree may be large; the action holds what is needed
+            if (OutputStreamFormat.wanted(exchange.requestHeader("Accept"))) {
+                executeStreamed(exchange, action, actionNode.path("args"));
+                return;
+            }
             ExchangeAnswer answer = new ExchangeAnswer(exchange);
             executor.execute(action, actionNode.path("args"), answer);
             answer.awaitDelivered(); // the watchdog may be writing the answer for us
@@ -233,6 +238,25 @@ final class ActionServer implements AutoCloseable {
                 bodyBudget.release(permits);
             }
         }
+    }
+
+    /** The opt-in streamed answer: output events while the command runs, then the same observation line. */
+    private void executeStreamed(Exchange exchange, Action action, JsonNode args) throws IOException {
+        StreamedAnswer answer = new StreamedAnswer(exchange);
+        try {
+            executor.execute(action, args, answer);
+        } catch (WireFormatException e) {
+            answer.fail(e.status(), e.getMessage());
+            return;
+        } catch (HttpIo.RequestException e) {
+            answer.fail(e.status(), e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            log.error("{} {} failed", exchange.method(), exchange.path(), e);
+            answer.fail(500, "Internal server error: " + e);
+            return;
+        }
+        answer.awaitDelivered();
     }
 
     /** Answers an action on its exchange, once, from whichever thread claims it. */

@@ -206,6 +206,11 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
+    /** The session key this server requires, or null. */
+    String sessionKey() {
+        return sessionKey;
+    }
+
     Response get(String path) {
         return send("GET", path, null, true);
     }

@@ -6,6 +6,7 @@ import com.pty4j.WinSize;
 import dev.agentruntime.CmdOutputMetadata;
 import dev.agentruntime.CmdOutputObservation;
 import dev.agentruntime.CmdRunAction;
+import dev.agentruntime.OutputListener;
 import dev.agentruntime.ErrorObservation;
 import dev.agentruntime.Observation;
 import java.io.IOException;
@@ -67,6 +68,10 @@ public final class BashSession implements AutoCloseable {
     private volatile ShellProcessWatch image;
     private OutputStream terminal;
     private Transcript transcript;
+    /** The running action's output listener and its tap (read by the PTY reader thread); null when none. */
+    private OutputListener listener;
+    private volatile OutputTap tap;
+    private final Object tapLock = new Object();
     /** The line typed to run the command file; prefixed per command with {@code __ar_seq=N;}. */
     private String injectBody;
     /** The line typed for the current command (its terminal echo is removed from the output). */
@@ -332,7 +337,14 @@ public final class BashSession implements AutoCloseable {
                     decoder.decode(bytes, chars, false);
                     bytes.compact(); // keeps an incomplete UTF-8 sequence for the next read
                     chars.flip();
-                    target.append(chars);
+                    synchronized (tapLock) { // a tap attached meanwhile sees each chunk exactly once
+                        OutputTap listening = tap;
+                        if (listening != null) {
+                            // before the transcript: once it sees the marker the action ends and the tap is gone
+                            listening.feed(chars);
+                        }
+                        target.append(chars);
+                    }
                     chars.clear();
                 }
             } catch (IOException e) {
@@ -365,10 +377,25 @@ public final class BashSession implements AutoCloseable {
      * @param maxWait the longest this action may wait for its command (null: no bound beyond the action's own
      *                timeouts); a command still running then is answered as timed out and keeps running
      */
-    public synchronized Observation execute(CmdRunAction action, Duration maxWait) {
+    public Observation execute(CmdRunAction action, Duration maxWait) {
+        return execute(action, maxWait, null);
+    }
+
+    /**
+     * @param listener receives this action's output as it arrives (without the echo of what the session typed and
+     *                 without the prompt marker); null for none. Called on the PTY reader thread: it must not block.
+     */
+    public synchronized Observation execute(CmdRunAction action, Duration maxWait, OutputListener listener) {
         long started = System.nanoTime();
         this.maxWait = maxWait;
-        Observation observation = executeTimed(action);
+        this.listener = listener;
+        Observation observation;
+        try {
+            observation = executeTimed(action);
+        } finally {
+            this.listener = null;
+            tap = null;
+        }
         if (log.isDebugEnabled()) {
             log.debug("run {} µs: {}", (System.nanoTime() - started) / 1000, action.command());
         }
@@ -479,6 +506,9 @@ public final class BashSession implements AutoCloseable {
     private void typeInject(String commandSeq) throws IOException {
         commandCount++;
         injectLine = " __ar_seq=" + commandSeq + ";" + injectBody;
+        if (listener != null) {
+            tap = new OutputTap(listener, injectLine, transcript.markerStart()); // before the echo can arrive
+        }
         terminal.write((injectLine + "\n").getBytes(StandardCharsets.UTF_8));
         terminal.flush();
     }
@@ -506,6 +536,18 @@ public final class BashSession implements AutoCloseable {
 
     private Observation await(CmdRunAction action, String command, boolean specialKey) {
         transcript.touch();
+        if (listener != null && tap == null) {
+            // input, a key, or continuing to watch: the stream starts with what arrived since the last observation,
+            // so it is gapless across actions, like the observations' content
+            synchronized (tapLock) {
+                OutputTap attached = new OutputTap(listener, null, transcript.markerStart());
+                String unseen = freshOutput();
+                if (!unseen.isEmpty()) {
+                    attached.feed(unseen);
+                }
+                tap = attached;
+            }
+        }
         long quiet = action.blocking() ? 0 : noChangeTimeout.toNanos();
         Duration limit = action.timeout().orElse(null);
         if (maxWait != null && (limit == null || maxWait.compareTo(limit) < 0)) {

@@ -40,6 +40,11 @@ final class Transcript {
         this.markerStart = "\u001EAR" + nonce + "\u001F";
     }
 
+    /** How every prompt marker of this session begins (for an output tap to hold it back). */
+    String markerStart() {
+        return markerStart;
+    }
+
     /** Called by the reader thread with newly decoded output. */
     void append(CharSequence chunk) {
         lock.lock();
