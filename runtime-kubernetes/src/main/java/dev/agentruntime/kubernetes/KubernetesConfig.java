@@ -290,7 +290,7 @@ public record KubernetesConfig(
         b.nodeSelector(selector);
         List<Toleration> tolerations = new ArrayList<>();
         for (String item : o.list("tolerations")) {
-            tolerations.add(parseToleration(item));
+            tolerations.add(toleration(item));
         }
         b.tolerations(tolerations);
         o.string("runtime.class").ifPresent(b::runtimeClassName);
@@ -310,8 +310,8 @@ public record KubernetesConfig(
         return b.build();
     }
 
-    /** {@code key[=value][:Effect]}; no value means operator Exists, no effect means every effect. */
-    static Toleration parseToleration(String item) {
+    /** A toleration from {@code key[=value][:Effect]}: no value means operator Exists, no effect means every effect. */
+    public static Toleration toleration(String item) {
         String rest = item.trim();
         String effect = null;
         int colon = rest.lastIndexOf(':');

@@ -10,6 +10,7 @@ import dev.agentruntime.RuntimeTimeoutException;
 import dev.agentruntime.Secret;
 import dev.agentruntime.kubernetes.internal.KubernetesClients;
 import dev.agentruntime.kubernetes.internal.KubernetesErrors;
+import dev.agentruntime.kubernetes.internal.PodEvents;
 import dev.agentruntime.kubernetes.internal.PodStates;
 import dev.agentruntime.kubernetes.internal.PodWatch;
 import dev.agentruntime.kubernetes.internal.SandboxManifests;
@@ -19,7 +20,6 @@ import dev.agentruntime.spi.ServerEndpoint;
 import dev.agentruntime.spi.ServerLaunch;
 import dev.agentruntime.spi.SessionLabels;
 import dev.agentruntime.spi.StartupLog;
-import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -29,7 +29,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,6 +74,7 @@ public final class KubernetesRuntime extends ActionServerRuntime {
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesRuntime.class);
     private static final int LOG_LINES = 40;
+    private static final java.time.Duration EVENT_PATIENCE = java.time.Duration.ofSeconds(2);
 
     /**
      * What this runtime knows of its pod, replaced as a whole.
@@ -91,6 +91,8 @@ public final class KubernetesRuntime extends ActionServerRuntime {
     private volatile Sandbox sandbox;
     /** The last pod state seen, for {@link #sandboxRunning()} and failure messages. */
     private volatile Pod lastSeen;
+    /** The pod's Events while it starts (closed once it is ready). */
+    private volatile PodEvents events;
 
     public KubernetesRuntime(RuntimeConfig config) {
         super(config);
@@ -137,8 +139,10 @@ public final class KubernetesRuntime extends ActionServerRuntime {
         manifests = m;
         Secret key;
         Pod pod;
+        events = PodEvents.follow(h.client(), m.namespace(), m.podName());
         if (config.attachToExisting()) {
             pod = findForAttach(h, m);
+            events.podUid(pod.getMetadata().getUid());
             sandbox = new Sandbox(pod.getMetadata().getUid(), false, Optional.empty());
             key = config.sessionApiKey().orElseGet(() -> keyFromSecret(h, m));
         } else {
@@ -151,6 +155,7 @@ public final class KubernetesRuntime extends ActionServerRuntime {
         if (!outcome.verdict().ready()) {
             throw failure(outcome, deadline);
         }
+        closeEvents();
         Pod ready = outcome.pod().orElseThrow();
         ServerAccess.Route route = new ServerAccess(h.client(), k8s, m).open(ready, KubernetesClients.runningInCluster());
         sandbox = new Sandbox(sandbox.uid(), sandbox.createdHere(), Optional.of(route));
@@ -203,6 +208,7 @@ public final class KubernetesRuntime extends ActionServerRuntime {
             throw KubernetesErrors.map(e, "Creating pod " + m.podName() + " in namespace " + ns, h.where());
         }
         sandbox = new Sandbox(pod.getMetadata().getUid(), true, Optional.empty());
+        events.podUid(pod.getMetadata().getUid());
         lastSeen = pod;
         log.info("sandbox {}: created pod {} in namespace {} from {}", id(), m.podName(), ns, k8s.image());
         call("owning Secret " + m.secretName() + " by the pod", h, () -> client.secrets().inNamespace(ns)
@@ -281,7 +287,17 @@ public final class KubernetesRuntime extends ActionServerRuntime {
         StartupLog tail = useStartupLog(new StartupLog(null));
         container.ifPresent(c -> podLog(c).forEach(tail::line));
         tail.end();
-        String events = eventsText();
+        PodEvents seen = events;
+        String eventText = "";
+        if (seen != null) {
+            // the Warning that explains the failure is written just after the status that shows it
+            verdict.problem().filter(p -> EnumSet.of(PodStartupException.Problem.IMAGE_PULL,
+                    PodStartupException.Problem.UNSCHEDULABLE, PodStartupException.Problem.CONTAINER_CONFIG,
+                    PodStartupException.Problem.CRASH_LOOP).contains(p)).ifPresent(p -> seen.await(
+                            e -> "Warning".equals(e.getType()), EVENT_PATIENCE));
+            eventText = seen.describe();
+        }
+        String events = eventText;
         if (outcome.timedOut()) {
             return new RuntimeTimeoutException("Sandbox " + id() + ": pod " + m.podName() + " in namespace "
                     + m.namespace() + " was not ready within the startup timeout " + config.startupTimeout()
@@ -318,38 +334,6 @@ public final class KubernetesRuntime extends ActionServerRuntime {
         }
     }
 
-    /** The pod's Events, oldest first, as " Events: Reason (Type, xN): message; ...". */
-    private String eventsText() {
-        KubernetesClients.Handle h = handle;
-        SandboxManifests m = manifests;
-        Sandbox current = sandbox;
-        if (h == null || m == null) {
-            return "";
-        }
-        try {
-            List<Event> events = new ArrayList<>(h.client().v1().events().inNamespace(m.namespace())
-                    .withField("involvedObject.name", m.podName()).list().getItems());
-            events.removeIf(e -> current != null && e.getInvolvedObject() != null
-                    && e.getInvolvedObject().getUid() != null && !e.getInvolvedObject().getUid().equals(current.uid()));
-            if (events.isEmpty()) {
-                return "";
-            }
-            events.sort(Comparator.comparing(e -> Optional.ofNullable(e.getLastTimestamp())
-                    .or(() -> Optional.ofNullable(e.getEventTime()).map(t -> t.getTime())).orElse("")));
-            StringBuilder text = new StringBuilder(" Events:");
-            for (Event e : events) {
-                text.append(' ').append(e.getReason()).append(" (").append(e.getType());
-                if (e.getCount() != null && e.getCount() > 1) {
-                    text.append(", x").append(e.getCount());
-                }
-                text.append("): ").append(e.getMessage()).append(';');
-            }
-            return text.toString();
-        } catch (KubernetesClientException e) {
-            return " (its Events could not be read: " + e.getMessage() + ")";
-        }
-    }
-
     @Override
     protected boolean sandboxRunning() {
         Pod pod = lastSeen;
@@ -366,6 +350,14 @@ public final class KubernetesRuntime extends ActionServerRuntime {
         return "Pod " + m.podName() + " in namespace " + m.namespace() + ": " + PodStates.describe(pod) + ".";
     }
 
+    private void closeEvents() {
+        PodEvents current = events;
+        events = null;
+        if (current != null) {
+            current.close();
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------- stop ---
 
     @Override
@@ -373,6 +365,7 @@ public final class KubernetesRuntime extends ActionServerRuntime {
         KubernetesClients.Handle h = handle;
         SandboxManifests m = manifests;
         Sandbox current = sandbox;
+        closeEvents();
         try {
             if (current != null) {
                 current.route().ifPresent(ServerAccess.Route::close);

@@ -27,11 +27,22 @@ public final class SimulatedKubernetes implements BeforeAllCallback, AfterAllCal
     /** The sandbox image: Debian with bash and python3, but no server. */
     public static final String SANDBOX_IMAGE = "agent-runtime-test/debian:bookworm";
 
+    private final boolean provisionVolumes;
     private SimulatedCluster cluster;
+
+    public SimulatedKubernetes() {
+        this(false);
+    }
+
+    /** @param provisionVolumes whether claims are bound to host directories (else they stay Pending, as recorded) */
+    public SimulatedKubernetes(boolean provisionVolumes) {
+        this.provisionVolumes = provisionVolumes;
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        cluster = SimulatedCluster.builder().namespace(NAMESPACE).timing(KubeletTiming.fast()).start();
+        cluster = SimulatedCluster.builder().namespace(NAMESPACE).timing(KubeletTiming.fast())
+                .provisionVolumes(provisionVolumes).start();
     }
 
     @Override
