@@ -92,8 +92,8 @@ public final class KubernetesSandboxes implements SandboxHousekeeping {
                 .getItems()));
         all.addAll(call("listing Services", () -> client().services().inNamespace(ns).withLabels(selector).list()
                 .getItems()));
-        all.addAll(call("listing PersistentVolumeClaims", () -> client().persistentVolumeClaims().inNamespace(ns)
-                .withLabels(selector).list().getItems()));
+        all.addAll(optional(() -> client().persistentVolumeClaims().inNamespace(ns).withLabels(selector).list()
+                .getItems()));
         all.addAll(optional(() -> client().network().v1().ingresses().inNamespace(ns).withLabels(selector).list()
                 .getItems()));
         all.addAll(optional(() -> client().network().v1().networkPolicies().inNamespace(ns).withLabels(selector)
@@ -144,8 +144,8 @@ public final class KubernetesSandboxes implements SandboxHousekeeping {
         removed |= !optional(() -> client().network().v1().networkPolicies().inNamespace(ns).withLabels(session)
                 .delete()).isEmpty();
         if (withClaim) {
-            removed |= !call("deleting PersistentVolumeClaims", () -> client().persistentVolumeClaims().inNamespace(ns)
-                    .withLabels(session).delete()).isEmpty();
+            removed |= !optional(() -> client().persistentVolumeClaims().inNamespace(ns).withLabels(session)
+                    .delete()).isEmpty();
         }
         return removed;
     }

@@ -12,7 +12,10 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
+import dev.agentruntime.testkit.DockerAvailableCondition;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
@@ -21,7 +24,17 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * class, as a JUnit extension whose {@code afterAll} runs after the class's own {@code @AfterAll} methods (so the
  * contract suite's sandbox is closed while the cluster still answers).
  */
-public final class SimulatedKubernetes implements BeforeAllCallback, AfterAllCallback {
+public final class SimulatedKubernetes implements BeforeAllCallback, AfterAllCallback, ExecutionCondition {
+
+    /**
+     * {@code -Dagent.runtime.kubernetes=real}: no simulation; the tests that can run against a real cluster use
+     * KUBECONFIG's (current context, or {@code -Dagent.runtime.kubernetes.context}), with
+     * {@code -Dagent.runtime.kubernetes.server-image} (required: a server image the cluster can pull),
+     * {@code -Dagent.runtime.kubernetes.image} (default {@value #REAL_IMAGE}) and
+     * {@code -Dagent.runtime.kubernetes.namespace} (default: the context's).
+     */
+    public static final boolean REAL = "real".equals(System.getProperty("agent.runtime.kubernetes"));
+    public static final String REAL_IMAGE = "python:3.12-slim";
 
     public static final String NAMESPACE = "sandboxes";
     /** The sandbox image: Debian with bash and python3, but no server. */
@@ -39,8 +52,18 @@ public final class SimulatedKubernetes implements BeforeAllCallback, AfterAllCal
         this.provisionVolumes = provisionVolumes;
     }
 
+    /** Real cluster: always; simulated: when Docker and the test images are there (as {@code @RequiresDocker}). */
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        return REAL ? ConditionEvaluationResult.enabled("against KUBECONFIG's cluster")
+                : new DockerAvailableCondition().evaluateExecutionCondition(context);
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) {
+        if (REAL) {
+            return;
+        }
         cluster = SimulatedCluster.builder().namespace(NAMESPACE).timing(KubeletTiming.fast())
                 .provisionVolumes(provisionVolumes).start();
     }
@@ -58,6 +81,20 @@ public final class SimulatedKubernetes implements BeforeAllCallback, AfterAllCal
 
     /** Settings for the simulated cluster: its API server by URL, the server copied in from {@link #serverImage()}. */
     public KubernetesConfig.Builder config() {
+        if (REAL) {
+            String serverImage = System.getProperty("agent.runtime.kubernetes.server-image", "");
+            if (serverImage.isBlank()) {
+                throw new IllegalStateException("-Dagent.runtime.kubernetes=real needs"
+                        + " -Dagent.runtime.kubernetes.server-image=<a server image the cluster can pull> (see the"
+                        + " module README: KubernetesServerImage, docker build, docker push)");
+            }
+            KubernetesConfig.Builder b = KubernetesConfig.builder().serverImage(serverImage)
+                    .image(System.getProperty("agent.runtime.kubernetes.image", REAL_IMAGE));
+            java.util.Optional.ofNullable(System.getProperty("agent.runtime.kubernetes.context")).ifPresent(b::context);
+            java.util.Optional.ofNullable(System.getProperty("agent.runtime.kubernetes.namespace"))
+                    .ifPresent(b::namespace);
+            return b;
+        }
         return KubernetesConfig.builder().masterUrl(cluster.masterUrl()).namespace(NAMESPACE).image(SANDBOX_IMAGE)
                 .serverImage(serverImage()).terminationGrace(Duration.ofSeconds(1));
     }
