@@ -180,20 +180,18 @@ class KubernetesRuntimeIT {
         KubernetesConfig copied = K8S.config().build();
         List<Long> bakedMs = new ArrayList<>();
         List<Long> copiedMs = new ArrayList<>();
-        for (int round = 0; round < 2; round++) {
-            for (KubernetesConfig k8s : List.of(baked, copied)) {
-                RuntimeConfig config = config(k8s).build();
-                long start = System.nanoTime();
-                try (Runtime runtime = RuntimeFactory.connect(config)) {
-                    (k8s == baked ? bakedMs : copiedMs).add((System.nanoTime() - start) / 1_000_000);
-                    String copy = runtime.run("test -d " + SandboxManifests.COPIED_SERVER_DIR + " && echo copied"
-                            + " || echo in-image").content();
-                    assertThat(copy).isEqualTo(k8s == baked ? "in-image" : "copied");
-                    assertThat(runtime.run("ls " + (k8s == baked ? KubernetesConfig.DEFAULT_SERVER_DIR
-                            : SandboxManifests.COPIED_SERVER_DIR)).content()).contains("runtime-server.jar");
-                }
-                assertNothingLeft(config.sessionId());
+        for (KubernetesConfig k8s : List.of(baked, copied)) {
+            RuntimeConfig config = config(k8s).build();
+            long start = System.nanoTime();
+            try (Runtime runtime = RuntimeFactory.connect(config)) {
+                (k8s == baked ? bakedMs : copiedMs).add((System.nanoTime() - start) / 1_000_000);
+                String copy = runtime.run("test -d " + SandboxManifests.COPIED_SERVER_DIR + " && echo copied"
+                        + " || echo in-image").content();
+                assertThat(copy).isEqualTo(k8s == baked ? "in-image" : "copied");
+                assertThat(runtime.run("ls " + (k8s == baked ? KubernetesConfig.DEFAULT_SERVER_DIR
+                        : SandboxManifests.COPIED_SERVER_DIR)).content()).contains("runtime-server.jar");
             }
+            assertNothingLeft(config.sessionId());
         }
         System.out.println("create -> ready (ms), server baked in: " + bakedMs + ", copied by the init container: "
                 + copiedMs + " (load average " + java.lang.management.ManagementFactory.getOperatingSystemMXBean()

@@ -150,10 +150,14 @@ public final class SandboxManifests {
         }
     }
 
-    /** The owner reference every dependent carries: deleting the pod cascades to it. */
+    /**
+     * The owner reference every dependent carries: deleting the pod cascades to it (background deletion). Without
+     * {@code blockOwnerDeletion}: setting it needs {@code update} on {@code pods/finalizers} where the
+     * OwnerReferencesPermissionEnforcement admission plugin runs (OpenShift), and only foreground deletion uses it.
+     */
     public static OwnerReference ownedBy(Pod pod) {
         return new OwnerReferenceBuilder().withApiVersion("v1").withKind("Pod").withName(pod.getMetadata().getName())
-                .withUid(pod.getMetadata().getUid()).withController(true).withBlockOwnerDeletion(true).build();
+                .withUid(pod.getMetadata().getUid()).withController(true).build();
     }
 
     /** The Secret holding the session key; created before the pod, owned by it once the pod exists. */
