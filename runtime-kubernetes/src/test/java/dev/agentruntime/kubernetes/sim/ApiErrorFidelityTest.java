@@ -151,13 +151,23 @@ class ApiErrorFidelityTest {
         ObjectNode spec = (ObjectNode) pod.path("spec");
         if (name.startsWith("PUT with spec.restartPolicy")) {
             spec.put("restartPolicy", "OnFailure");
+            unconditional(pod);
         } else if (name.startsWith("PUT with container resources")) {
             ((ObjectNode) spec.path("containers").get(0).path("resources").path("limits")).put("cpu", "300m");
+            unconditional(pod);
         } else if (name.startsWith("PUT with stale")) {
             long rv = Long.parseLong(pod.path("metadata").path("resourceVersion").asText());
             ((ObjectNode) pod.path("metadata")).put("resourceVersion", String.valueOf(rv - 1));
         }
         return pod.toString();
+    }
+
+    /**
+     * Without a resourceVersion the PUT is unconditional: the kubelet's status writes between the GET above and the
+     * PUT would otherwise make it a 409 Conflict (as on a real server) instead of the immutable-field 422.
+     */
+    private static void unconditional(ObjectNode pod) {
+        ((ObjectNode) pod.path("metadata")).remove("resourceVersion");
     }
 
     @Test
