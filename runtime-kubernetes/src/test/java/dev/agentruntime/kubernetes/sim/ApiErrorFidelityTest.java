@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentruntime.kubernetes.Recordings;
-import dev.agentruntime.kubernetes.RequireDocker;
+import dev.agentruntime.testkit.RequiresDocker;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -26,6 +26,7 @@ import org.junit.jupiter.api.TestInstance;
  * recorded order, and must get the recorded status code and Status body (message, reason, details, causes). The
  * cases it does not simulate are listed in {@link #NOT_SIMULATED} (and the README), so none is skipped silently.
  */
+@RequiresDocker
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ApiErrorFidelityTest {
 
@@ -46,7 +47,6 @@ class ApiErrorFidelityTest {
 
     @BeforeAll
     void startCluster() {
-        RequireDocker.assumeAvailable();
         SimulatedClusters.prepareWebImage();
         cluster = SimulatedCluster.builder().nodeName("vm").namespace("ref")
                 .imageAlias("local.test/busybox:1.35", SimulatedClusters.WEB_IMAGE).start();
@@ -151,13 +151,23 @@ class ApiErrorFidelityTest {
         ObjectNode spec = (ObjectNode) pod.path("spec");
         if (name.startsWith("PUT with spec.restartPolicy")) {
             spec.put("restartPolicy", "OnFailure");
+            unconditional(pod);
         } else if (name.startsWith("PUT with container resources")) {
             ((ObjectNode) spec.path("containers").get(0).path("resources").path("limits")).put("cpu", "300m");
+            unconditional(pod);
         } else if (name.startsWith("PUT with stale")) {
             long rv = Long.parseLong(pod.path("metadata").path("resourceVersion").asText());
             ((ObjectNode) pod.path("metadata")).put("resourceVersion", String.valueOf(rv - 1));
         }
         return pod.toString();
+    }
+
+    /**
+     * Without a resourceVersion the PUT is unconditional: the kubelet's status writes between the GET above and the
+     * PUT would otherwise make it a 409 Conflict (as on a real server) instead of the immutable-field 422.
+     */
+    private static void unconditional(ObjectNode pod) {
+        ((ObjectNode) pod.path("metadata")).remove("resourceVersion");
     }
 
     @Test

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentruntime.kubernetes.Recordings;
-import dev.agentruntime.kubernetes.RequireDocker;
+import dev.agentruntime.testkit.RequiresDocker;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -33,6 +33,7 @@ import org.junit.jupiter.api.TestInstance;
  * collector sent them — after the owner with background propagation, before it with foreground, at once when the
  * owner reference does not resolve — with the same watch steps and the same 404 afterwards.
  */
+@RequiresDocker
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OwnerReferenceFidelityTest {
 
@@ -42,7 +43,6 @@ class OwnerReferenceFidelityTest {
 
     @BeforeAll
     void startCluster() {
-        RequireDocker.assumeAvailable();
         SimulatedClusters.prepareWebImage();
         cluster = SimulatedCluster.builder().nodeName("vm").namespace("ref")
                 .imageAlias("local.test/busybox:1.35", SimulatedClusters.WEB_IMAGE)

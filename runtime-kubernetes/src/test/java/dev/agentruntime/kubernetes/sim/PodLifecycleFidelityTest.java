@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentruntime.kubernetes.Recordings;
-import dev.agentruntime.kubernetes.RequireDocker;
+import dev.agentruntime.testkit.RequiresDocker;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -28,6 +28,7 @@ import org.junit.jupiter.api.TestInstance;
  * the README; the kubelet's own retry and back-off clocks run 10× faster ({@link KubeletTiming#scaled}), messages
  * keep the nominal seconds.
  */
+@RequiresDocker
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PodLifecycleFidelityTest {
 
@@ -37,7 +38,6 @@ class PodLifecycleFidelityTest {
 
     @BeforeAll
     void startCluster() {
-        RequireDocker.assumeAvailable();
         SimulatedClusters.prepareWebImage();
         cluster = SimulatedCluster.builder().nodeName("vm").namespace("ref")
                 .imageAlias("local.test/busybox:1.35", SimulatedClusters.WEB_IMAGE)

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentruntime.kubernetes.Recordings;
-import dev.agentruntime.kubernetes.RequireDocker;
+import dev.agentruntime.testkit.RequiresDocker;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.LocalPortForward;
@@ -34,6 +34,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Succeeded pod, an unschedulable one, one waiting on an image it may never pull), with the recorded answers — and
  * fabric8's own exec and port-forward clients working against them.
  */
+@RequiresDocker
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PodSubresourceFidelityTest {
@@ -44,7 +45,6 @@ class PodSubresourceFidelityTest {
 
     @BeforeAll
     void startCluster() {
-        RequireDocker.assumeAvailable();
         SimulatedClusters.prepareWebImage();
         cluster = SimulatedCluster.builder().nodeName("vm").namespace("ref")
                 .imageAlias("local.test/busybox:1.35", SimulatedClusters.WEB_IMAGE).start();

@@ -611,11 +611,19 @@ final class SimulatedApiServer extends Dispatcher {
             "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName");
 
     private MockResponse watch(RecordedRequest request, ApiPath path) {
-        AttributeSetHolder query = new AttributeSetHolder(store.getKey(request.getPath()));
+        // Events: the CRUD store would match involvedObject.* selectors against attributes it never extracts (and so
+        // deliver nothing); the simulation ignores them on watches and delivers every Event of the namespace
+        // (clients filter by involvedObject, as the backend does).
+        AttributeSetHolder query = new AttributeSetHolder(store.getKey(path.is("", "events")
+                ? request.getPath().replaceAll("([?&])fieldSelector=[^&]*&?", "$1").replaceAll("[?&]$", "")
+                : request.getPath()));
         for (String selector : path.params("fieldSelector")) {
             for (String term : selector.split(",")) {
                 String[] kv = term.split("!=|==|=", 2);
                 String field = kv[0].trim();
+                if (path.is("", "events")) {
+                    break;
+                }
                 if (path.is("", "pods") && !POD_FIELDS.contains(field)) {
                     return ApiStatus.badRequest("field label not supported: " + field);
                 }

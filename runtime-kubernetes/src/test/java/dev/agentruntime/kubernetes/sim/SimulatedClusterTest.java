@@ -3,7 +3,7 @@ package dev.agentruntime.kubernetes.sim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.dockerjava.api.model.Container;
-import dev.agentruntime.kubernetes.RequireDocker;
+import dev.agentruntime.testkit.RequiresDocker;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
@@ -34,6 +34,7 @@ import org.junit.jupiter.api.TestInstance;
  * as files and environment, the pod's user and working directory, and nothing left on the host afterwards (also
  * after a JVM died).
  */
+@RequiresDocker
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SimulatedClusterTest {
 
@@ -43,7 +44,6 @@ class SimulatedClusterTest {
 
     @BeforeAll
     void startCluster() {
-        RequireDocker.assumeAvailable();
         SimulatedClusters.prepareWebImage();
         cluster = SimulatedCluster.builder().namespace("sandboxes").timing(KubeletTiming.fast()).start();
         client = cluster.client();

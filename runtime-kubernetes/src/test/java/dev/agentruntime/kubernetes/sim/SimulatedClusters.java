@@ -45,6 +45,23 @@ public final class SimulatedClusters {
         }
     }
 
+    /** Whether the local Docker engine has {@code image}. */
+    public static boolean imageExists(String image) {
+        try (SimDocker docker = SimDocker.open()) {
+            return docker.imageId(image).isPresent();
+        }
+    }
+
+    /** Builds {@code context} (a directory with a Dockerfile) as {@code tag}, never pulling; labelled as a test image. */
+    public static void buildImage(java.nio.file.Path context, String tag) {
+        try (SimDocker docker = SimDocker.open()) {
+            docker.client().buildImageCmd(context.toFile()).withTags(java.util.Set.of(tag)).withPull(false)
+                    .withLabels(java.util.Map.of(SimDocker.MANAGED_BY, "image"))
+                    .exec(new com.github.dockerjava.api.command.BuildImageResultCallback())
+                    .awaitImageId(5, java.util.concurrent.TimeUnit.MINUTES);
+        }
+    }
+
     /** Why a simulated cluster cannot run here (no Docker engine, no test image), or empty. */
     public static Optional<String> dockerProblem() {
         return SimDocker.unavailable(List.of(BUSYBOX));
