@@ -172,7 +172,8 @@ class CliIT {
     @Test
     void helpOffersEveryBackendTheJarShips() throws Exception {
         Result result = cli("", "exec", "--help");
-        assertThat(result.stdout()).contains("local").contains("docker").contains("remote");
+        assertThat(result.stdout()).contains("local").contains("docker").contains("remote").contains("kubernetes")
+                .contains("e2b").contains("daytona").contains("runloop").contains("modal");
         Result listed = cli("", "list", "--json", "-t", "local");
         assertThat(listed.exitCode()).isZero();
         assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(listed.stdout()).isArray()).isTrue();
