@@ -268,19 +268,9 @@ public final class ActionServerClient implements AutoCloseable {
             if (!response.isSuccessful()) {
                 throw httpFailure("execute_action", response, text);
             }
-            try {
-                return markHidden(action, WireCodec.decodeObservation(WireCodec.parse(text)));
-            } catch (WireFormatException e) {
-                throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
-                        + " that is not an observation: " + e.getMessage(), response.code());
-            }
-        } catch (InterruptedIOException e) {
-            throw new RuntimeTimeoutException("Runtime failed to return execute_action before the requested timeout"
-                    + " of " + timeout.toMillis() / 1000.0 + "s (sandbox " + runtimeId + ", " + baseUrl + ")", e);
+            return decodeAnswer(action, text, response.code());
         } catch (IOException e) {
-            throw new RuntimeDisconnectedException("Connection to sandbox " + runtimeId + " at " + baseUrl
-                    + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
-                    + " sandbox is still running.", e);
+            throw executeFailure(e, timeout);
         }
     }
 
@@ -324,20 +314,31 @@ public final class ActionServerClient implements AutoCloseable {
             if (answer.code() < 200 || answer.code() >= 300) {
                 throw httpFailure("execute_action", answer.code(), answer::header, text);
             }
-            try {
-                return markHidden(action, WireCodec.decodeObservation(WireCodec.parse(text)));
-            } catch (WireFormatException e) {
-                throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
-                        + " that is not an observation: " + e.getMessage(), answer.code());
-            }
-        } catch (InterruptedIOException e) {
-            throw new RuntimeTimeoutException("Runtime failed to return execute_action before the requested timeout"
-                    + " of " + timeout.toMillis() / 1000.0 + "s (sandbox " + runtimeId + ", " + baseUrl + ")", e);
+            return decodeAnswer(action, text, answer.code());
         } catch (IOException e) {
-            throw new RuntimeDisconnectedException("Connection to sandbox " + runtimeId + " at " + baseUrl
-                    + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
-                    + " sandbox is still running.", e);
+            throw executeFailure(e, timeout);
         }
+    }
+
+    /** The observation in a successful {@code /execute_action} answer, or why it is not one. */
+    private Observation decodeAnswer(Action action, String text, int code) {
+        try {
+            return markHidden(action, WireCodec.decodeObservation(WireCodec.parse(text)));
+        } catch (WireFormatException e) {
+            throw new ActionFailedException("Sandbox " + runtimeId + " answered /execute_action with something"
+                    + " that is not an observation: " + e.getMessage(), code);
+        }
+    }
+
+    /** An I/O failure of {@code /execute_action}: past its deadline, or a connection that broke mid-action. */
+    private AgentRuntimeException executeFailure(IOException e, Duration timeout) {
+        if (e instanceof InterruptedIOException) {
+            return new RuntimeTimeoutException("Runtime failed to return execute_action before the requested timeout"
+                    + " of " + timeout.toMillis() / 1000.0 + "s (sandbox " + runtimeId + ", " + baseUrl + ")", e);
+        }
+        return new RuntimeDisconnectedException("Connection to sandbox " + runtimeId + " at " + baseUrl
+                + " broke during execute_action (" + e + "); the action may or may not have run. Check that the"
+                + " sandbox is still running.", e);
     }
 
     /**

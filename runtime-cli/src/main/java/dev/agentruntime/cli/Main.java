@@ -7,7 +7,7 @@ import picocli.CommandLine;
 @Command(name = "agent-runtime", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Sandboxes for AI agents: run commands in a persistent sandbox shell.",
         subcommands = {ExecCommand.class, ShellCommand.class, HousekeepingCommands.List_.class,
-                HousekeepingCommands.Remove.class, HousekeepingCommands.Reap.class})
+                HousekeepingCommands.Remove.class, HousekeepingCommands.Reap.class, ImageCommands.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -170,9 +170,28 @@ class CliIT {
     }
 
     @Test
+    void imageRecipeWritesABuildContextWhoseDockerfileNamesTheBundlesDigest(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Result written = cli("", "image", "recipe", "-d", dir.toString(), "--from", "ubuntu:24.04");
+        assertThat(written.exitCode()).as(written.stderr()).isZero();
+        String dockerfile = java.nio.file.Files.readString(dir.resolve("Dockerfile"));
+        String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(java.nio.file.Files.readAllBytes(dir.resolve("agent-runtime-server-bundle.tar.gz"))));
+        assertThat(dockerfile).startsWith("FROM ubuntu:24.04\n").contains("ADD agent-runtime-server-bundle.tar.gz ")
+                .contains("RUN echo " + digest + " > ");
+        assertThat(written.stdout()).contains("docker build");
+
+        Result again = cli("", "image", "recipe", "-d", dir.toString());
+        assertThat(again.exitCode()).as("an existing Dockerfile is not overwritten").isEqualTo(2);
+        assertThat(again.stderr()).contains("not overwriting");
+        assertThat(cli("", "image", "recipe").stdout()).contains(digest).contains("ADD agent-runtime-server-bundle");
+    }
+
+    @Test
     void helpOffersEveryBackendTheJarShips() throws Exception {
         Result result = cli("", "exec", "--help");
-        assertThat(result.stdout()).contains("local").contains("docker").contains("remote");
+        assertThat(result.stdout()).contains("local").contains("docker").contains("remote").contains("kubernetes")
+                .contains("e2b").contains("daytona").contains("runloop").contains("modal");
         Result listed = cli("", "list", "--json", "-t", "local");
         assertThat(listed.exitCode()).isZero();
         assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(listed.stdout()).isArray()).isTrue();

@@ -176,6 +176,15 @@ class SandboxProxyTest {
         return digest(in);
     }
 
+    /** The observer is told once the exchange completes, which may be just after the client has the answer. */
+    private void awaitObserved(String exchange) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (observed.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5); // polling a condition with a deadline
+        }
+        assertThat(observed).containsExactly(exchange);
+    }
+
     private HttpResponse<String> get(String path, Map<String, String> headers) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(proxyUrl.resolve(path)).GET();
         headers.forEach(request::header);
@@ -192,7 +201,7 @@ class SandboxProxyTest {
                 .contains("x-custom=kept").contains("x-session-api-key=sandbox-key")
                 .doesNotContain("tenant-secret").doesNotContain("x-api-key").doesNotContain("client-key")
                 .doesNotContain("via=").doesNotContain("forwarded");
-        assertThat(observed).containsExactly("sbx-1 200");
+        awaitObserved("sbx-1 200");
     }
 
     @Test
@@ -207,7 +216,7 @@ class SandboxProxyTest {
         assertThat(closed.statusCode()).isEqualTo(502);
         assertThat(closed.body()).contains("sbx-closed does not answer");
         assertThat(get("/health", Map.of()).statusCode()).as("not a sandbox path").isEqualTo(418);
-        assertThat(observed).containsExactly("sbx-closed 502");
+        awaitObserved("sbx-closed 502");
     }
 
     @Test
