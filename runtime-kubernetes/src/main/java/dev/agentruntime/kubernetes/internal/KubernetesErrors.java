@@ -25,7 +25,7 @@ public final class KubernetesErrors {
         String apiMessage = Optional.ofNullable(e.getStatus()).map(s -> s.getMessage()).orElse(e.getMessage());
         String text = what + " failed: " + apiMessage;
         return switch (code) {
-            case 0 -> new RuntimeUnavailableException(what + " failed: the API server at " + where
+            case 0, -1 -> new RuntimeUnavailableException(what + " failed: the API server at " + where
                     + " cannot be reached (" + rootCause(e) + "). Check the kubeconfig context, the network, or the"
                     + " masterUrl.", e);
             case 401 -> new BackendAuthenticationException(text + " (HTTP 401: the credentials of " + where
