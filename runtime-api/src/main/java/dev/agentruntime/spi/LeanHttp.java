@@ -58,11 +58,16 @@ final class LeanHttp implements AutoCloseable {
     LeanHttp(HttpUrl base, List<String[]> headers, long keepAliveNanos) {
         this.host = base.host();
         this.port = base.port();
-        this.hostHeader = (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        String hostValue = (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
         StringBuilder block = new StringBuilder();
         for (String[] header : headers) {
+            if (header[0].equalsIgnoreCase("Host")) {
+                hostValue = header[1]; // the endpoint names the virtual host (a tunnel), as OkHttp lets it
+                continue;
+            }
             block.append(header[0]).append(": ").append(header[1]).append("\r\n");
         }
+        this.hostHeader = hostValue;
         this.fixedHeaders = block.toString().getBytes(StandardCharsets.UTF_8);
         this.keepAliveNanos = keepAliveNanos;
     }

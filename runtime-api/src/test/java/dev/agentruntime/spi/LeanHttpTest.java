@@ -106,6 +106,32 @@ class LeanHttpTest {
     }
 
     @Test
+    void anEndpointsHostHeaderNamesTheVirtualHostOnceAndOtherHeadersGoAsGiven() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0)) {
+            HttpUrl base = HttpUrl.get("http://127.0.0.1:" + listener.getLocalPort() + "/");
+            LeanHttp http = new LeanHttp(base, List.of(new String[] {"host", "8080-abc.tunnel.example"},
+                    new String[] {"X-Tunnel-Auth", "t0ken"}), TimeUnit.SECONDS.toNanos(4));
+            CompletableFuture<List<String>> head = CompletableFuture.supplyAsync(() -> {
+                try (Socket socket = listener.accept()) {
+                    List<String> lines = readRequest(new BufferedReader(new InputStreamReader(socket.getInputStream(),
+                            StandardCharsets.UTF_8)));
+                    answer(socket, fixed(OBSERVATION));
+                    return lines;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            http.post("/execute_action", "{}".getBytes(StandardCharsets.UTF_8),
+                    System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
+            List<String> lines = head.get(10, TimeUnit.SECONDS);
+            assertThat(lines.stream().filter(l -> l.toLowerCase(Locale.ROOT).startsWith("host:")))
+                    .containsExactly("Host: 8080-abc.tunnel.example");
+            assertThat(lines).contains("X-Tunnel-Auth: t0ken");
+            http.close();
+        }
+    }
+
+    @Test
     void chunkedAndCloseDelimitedAnswersAreReadWhole() throws Exception {
         try (ServerSocket listener = new ServerSocket(0)) {
             HttpUrl base = HttpUrl.get("http://127.0.0.1:" + listener.getLocalPort() + "/");
