@@ -102,6 +102,21 @@ public final class Options {
         return fromOptions.apply(of(config, validKeys));
     }
 
+    /**
+     * The options a backend's own environment variables give, for {@link RuntimeProvider#optionsFromEnvironment}:
+     * each variable of {@code variables} (name → option key) that is set and not blank, in {@code variables}' order.
+     */
+    public static Map<String, String> fromEnvironment(Map<String, String> variables, Map<String, String> environment) {
+        Map<String, String> options = new java.util.LinkedHashMap<>();
+        variables.forEach((variable, option) -> {
+            String value = environment.get(variable);
+            if (value != null && !value.isBlank()) {
+                options.put(option, value);
+            }
+        });
+        return options;
+    }
+
     /** {@code Pull_Policy}, {@code pull-policy} and {@code pull.policy} all become {@code pull.policy}. */
     public static String normalizeKey(String key) {
         return RuntimeConfig.optionKey(key);

@@ -3,8 +3,8 @@ package dev.agentruntime.remote;
 import dev.agentruntime.Runtime;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.SandboxHousekeeping;
+import dev.agentruntime.spi.Options;
 import dev.agentruntime.spi.RuntimeProvider;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -44,13 +44,7 @@ public final class RemoteRuntimeProvider implements RuntimeProvider {
 
     @Override
     public Map<String, String> optionsFromEnvironment(Map<String, String> environment) {
-        Map<String, String> options = new LinkedHashMap<>();
-        ENVIRONMENT.forEach((variable, option) -> {
-            String value = environment.get(variable);
-            if (value != null && !value.isBlank()) {
-                options.put(option, value);
-            }
-        });
+        Map<String, String> options = Options.fromEnvironment(ENVIRONMENT, environment);
         String key = environment.get("SANDBOX_API_KEY");
         if (key == null || key.isEmpty()) {
             key = environment.get("ALLHANDS_API_KEY");

@@ -3,8 +3,8 @@ package dev.agentruntime.daytona;
 import dev.agentruntime.Runtime;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.SandboxHousekeeping;
+import dev.agentruntime.spi.Options;
 import dev.agentruntime.spi.RuntimeProvider;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Registers the Daytona backend as runtime type {@value #TYPE} for {@link dev.agentruntime.RuntimeFactory}. */
@@ -38,13 +38,7 @@ public final class DaytonaRuntimeProvider implements RuntimeProvider {
     /** {@code DAYTONA_API_KEY}, {@code DAYTONA_API_URL}, {@code DAYTONA_TARGET}, {@code DAYTONA_JWT_TOKEN}, {@code DAYTONA_ORGANIZATION_ID}. */
     @Override
     public Map<String, String> optionsFromEnvironment(Map<String, String> environment) {
-        Map<String, String> options = new LinkedHashMap<>();
-        ENVIRONMENT.forEach((variable, option) -> {
-            String value = environment.get(variable);
-            if (value != null && !value.isBlank()) {
-                options.put(option, value);
-            }
-        });
+        Map<String, String> options = Options.fromEnvironment(ENVIRONMENT, environment);
         if (!options.containsKey("api.url") && environment.get("DAYTONA_SERVER_URL") != null) {
             options.put("api.url", environment.get("DAYTONA_SERVER_URL")); // Daytona's deprecated name
         }

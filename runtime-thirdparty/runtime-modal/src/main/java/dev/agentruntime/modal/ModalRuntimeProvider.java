@@ -3,6 +3,7 @@ package dev.agentruntime.modal;
 import dev.agentruntime.Runtime;
 import dev.agentruntime.RuntimeConfig;
 import dev.agentruntime.SandboxHousekeeping;
+import dev.agentruntime.spi.Options;
 import dev.agentruntime.spi.RuntimeProvider;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -56,12 +57,7 @@ public final class ModalRuntimeProvider implements RuntimeProvider {
                     profile.environment().ifPresent(env -> options.put("environment", env));
                     profile.serverUrl().ifPresent(url -> options.put("server.url", url));
                 });
-        ENVIRONMENT.forEach((variable, option) -> {
-            String value = environment.get(variable);
-            if (value != null && !value.isBlank()) {
-                options.put(option, value);
-            }
-        });
+        options.putAll(Options.fromEnvironment(ENVIRONMENT, environment));
         return options;
     }
 }
