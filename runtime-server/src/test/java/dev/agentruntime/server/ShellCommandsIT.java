@@ -89,6 +89,39 @@ class ShellCommandsIT {
     }
 
     @Test
+    void pythonInterpreterPathFollowsPathWithAndWithoutHashing() throws IOException {
+        Path bin = Files.createDirectories(server.workingDir().resolve("py-path-test"));
+        Path fake = bin.resolve("python");
+        Files.writeString(fake, "#!/bin/sh\necho fake\n");
+        fake.toFile().setExecutable(true);
+        try {
+            Obs before = server.execute("true");
+            assertThat(server.execute("export __AR_OLD_PATH=\"$PATH\"; export PATH=" + bin + ":$PATH").exitCode()).isZero();
+            Obs first = server.execute("true");
+            assertThat(first.metadata().path("py_interpreter_path").asText()).isEqualTo(fake.toString());
+
+            // hashing off (`set +h`): the path is still found, by the slower way
+            assertThat(server.execute("set +h").exitCode()).isZero();
+            Obs unhashed = server.execute("true");
+            assertThat(unhashed.metadata().path("py_interpreter_path").asText()).isEqualTo(fake.toString());
+            assertThat(unhashed.content()).isEmpty();
+            assertThat(server.execute("set -h").exitCode()).isZero();
+
+            // removed from PATH again: the next prompt reports what the shell would run now
+            assertThat(server.execute("export PATH=\"$__AR_OLD_PATH\"; unset __AR_OLD_PATH").exitCode()).isZero();
+            Obs after = server.execute("true");
+            assertThat(after.metadata().path("py_interpreter_path")).isEqualTo(before.metadata().path("py_interpreter_path"));
+            Obs run = server.execute("command -v python || command -v python3 || echo none");
+            String expected = run.content().equals("none") ? "" : run.content();
+            assertThat(after.metadata().path("py_interpreter_path").asText("")).isEqualTo(expected);
+        } finally {
+            server.execute("set -h");
+            Files.deleteIfExists(fake);
+            Files.deleteIfExists(bin);
+        }
+    }
+
+    @Test
     void cwdPersistsAcrossActions() throws IOException {
         Path sub = Files.createDirectories(server.workingDir().resolve("cwd-test/inner"));
         try {

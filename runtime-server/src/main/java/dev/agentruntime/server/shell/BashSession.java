@@ -293,16 +293,29 @@ public final class BashSession implements AutoCloseable {
                 "PS1=''; PS2=''",
                 "unset PROMPT_COMMAND",
                 "__ar_prompt() {",
-                "  local __ar_ec=$?",
+                "  local __ar_ec=$? __ar_py= __ar_slow=",
+                // The interpreter's path without a fork and without output of its own: `hash` searches PATH afresh
+                // and leaves the hit in BASH_CMDS (bash >= 4), so the whole marker is one write and one read on the
+                // server. Older bash, or hashing turned off: `command -v` prints it (three writes).
+                "  if (( BASH_VERSINFO[0] >= 4 )) && [[ -o hashall ]]; then",
+                "    if hash python 2>/dev/null; then __ar_py=${BASH_CMDS[python]-}",
+                "    elif hash python3 2>/dev/null; then __ar_py=${BASH_CMDS[python3]-}; fi",
+                "  else",
+                "    __ar_slow=1",
+                "  fi",
                 // the command's sequence number ties this prompt to it; prompts without one (bash answering C-c at an
                 // idle prompt) are told apart and cannot end a later command. The marker goes to the terminal device
                 // itself, so `exec >log 2>&1` or `exec >&-` in a command cannot take it away.
-                "  { printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
-                "    command -v python 2>/dev/null || command -v python3 2>/dev/null",
-                "    printf '\\035'; } >/dev/tty 2>/dev/null || {",
-                "    printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
-                "    command -v python 2>/dev/null || command -v python3 2>/dev/null; printf '\\035'; }",
+                "  { __ar_mark; } >/dev/tty 2>/dev/null || __ar_mark",
                 "  unset __ar_cmd __ar_seq",
+                "}",
+                "__ar_mark() {",
+                "  if [[ -z $__ar_slow ]]; then",
+                "    printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037%s\\035' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\" \"$__ar_py\"",
+                "  else",
+                "    printf '\\036AR" + nonce + "\\037%s\\037%s\\037%s\\037%s\\037' \"${__ar_seq:-}\" \"$__ar_ec\" \"${!:-}\" \"$PWD\"",
+                "    command -v python 2>/dev/null || command -v python3 2>/dev/null; printf '\\035'",
+                "  fi",
                 "}",
                 "PROMPT_COMMAND=__ar_prompt",
                 "__ar_keep() {",
