@@ -46,7 +46,11 @@ public final class ServerLaunch {
     public static final List<String> JVM_FLAGS = List.of(
             "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=32m",
             "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:-UsePerfData", "-Xshare:auto", "-Xlog:disable",
-            "-Xlog:all=warning:stderr");
+            "-Xlog:all=warning:stderr", "-XX:CompileCommand=quiet",
+            "-XX:CompileCommand=CompileThresholdScaling,dev.agentruntime.*::*,0.05",
+            "-XX:CompileCommand=CompileThresholdScaling,com.fasterxml.*::*,0.05",
+            "-XX:CompileCommand=CompileThresholdScaling,com.sun.jna.*::*,0.05",
+            "-XX:CompileCommand=CompileThresholdScaling,com.pty4j.*::*,0.05");
 
     /** The key the server demands as {@code X-Session-API-Key} (OpenHands' name). */
     public static final String ENV_SESSION_API_KEY = "SESSION_API_KEY";
