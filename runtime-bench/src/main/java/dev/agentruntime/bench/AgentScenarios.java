@@ -3,6 +3,8 @@ package dev.agentruntime.bench;
 import dev.agentruntime.CmdOutputObservation;
 import dev.agentruntime.CmdRunAction;
 import dev.agentruntime.Runtime;
+import dev.agentruntime.RuntimeConfig;
+import dev.agentruntime.RuntimeFactory;
 import dev.agentruntime.internal.WireCodec;
 import dev.agentruntime.spi.ActionServerRuntime;
 import dev.agentruntime.spi.ServerEndpoint;
@@ -32,6 +34,24 @@ final class AgentScenarios {
     /** The idle gap an agent leaves between two actions (its model thinking); the workload, not a wait for a condition. */
     private void gap() {
         Bench.sleep(bench.options.gapMillis());
+    }
+
+    /**
+     * Warms this JVM's client path (the agent framework's JVM is long-lived; the sandbox's server never is) on a
+     * throw-away sandbox of the same backend, so the idle scenarios that follow meet a client whose code is compiled
+     * and a server as fresh as any new sandbox's. Without it the first scenario of a run pays this JVM's interpreter
+     * (~1 ms of client CPU per action for the first few hundred actions, measured here) and later ones do not.
+     */
+    void warmClient(String prefix, RuntimeConfig config) {
+        int n = bench.options.warmup() * 10;
+        long start = System.nanoTime();
+        try (Runtime throwAway = RuntimeFactory.connect(config)) {
+            for (int i = 0; i < n; i++) {
+                Workloads.run(throwAway, Workloads.ECHO);
+            }
+        }
+        bench.log("  %s: client warmed with %d actions on a throw-away sandbox in %s ms", prefix, n,
+                Report.number(Bench.ms(System.nanoTime() - start)));
     }
 
     /**
@@ -205,11 +225,19 @@ final class AgentScenarios {
      * OkHttp; the client's JSON encoding and decoding; and the raw pipe (bash alone).
      */
     void breakdown(String prefix, String what, ActionServerRuntime sandbox, RawShell raw) {
+        breakdown(prefix, what, sandbox, raw, false);
+    }
+
+    /**
+     * @param afterGap each part after the idle gap (the agent's way: what the first action after a pause pays, part
+     *                 by part), with the idle scenarios' iteration count; otherwise back to back
+     */
+    void breakdown(String prefix, String what, ActionServerRuntime sandbox, RawShell raw, boolean afterGap) {
         ServerEndpoint endpoint = sandbox.serverEndpoint().orElseThrow();
-        int n = Math.max(20, bench.options.iterations() / 2);
+        int n = afterGap ? bench.options.idleIterations() : Math.max(20, bench.options.iterations() / 2);
         CmdRunAction action = CmdRunAction.of(Workloads.ECHO);
         byte[] request = requestJson(action).getBytes(StandardCharsets.UTF_8);
-        bench.log("  %s breakdown: %d interleaved iterations", prefix, n);
+        bench.log("  %s breakdown%s: %d interleaved iterations", prefix, afterGap ? " after the gap" : "", n);
         Map<String, List<Double>> parts = new LinkedHashMap<>();
         try (RawHttp http = new RawHttp(endpoint)) {
             String[] lastBody = {""};
@@ -228,9 +256,12 @@ final class AgentScenarios {
                         return !json.isEmpty() && observation.content().equals("x");
                     }),
                     Map.entry("bash", () -> Workloads.expected(Workloads.ECHO, raw.run(Workloads.ECHO))));
-            int warmup = Math.max(10, bench.options.warmup() / 2);
+            int warmup = afterGap ? 3 : Math.max(10, bench.options.warmup() / 2);
             for (int i = -warmup; i < n; i++) {
                 for (var step : steps) {
+                    if (afterGap) {
+                        gap();
+                    }
                     long start = System.nanoTime();
                     boolean ok;
                     try {
@@ -255,10 +286,11 @@ final class AgentScenarios {
         double okAlive = p50(parts, "okhttp_alive");
         double codec = p50(parts, "codec");
         double bashOnly = p50(parts, "bash");
-        String b = prefix + ".breakdown.";
-        String base = "p50s of parts measured interleaved; " + what;
-        bench.add(b + "total", "round trip: `echo x` via run(), " + what, "ms", Stats.of(parts.get("run")),
-                "everything below, back to back (no gap)");
+        String b = prefix + (afterGap ? ".breakdown_gap." : ".breakdown.");
+        String base = "p50s of parts measured interleaved" + (afterGap ? ", each after the gap" : "") + "; " + what;
+        bench.add(b + "total", "round trip: `echo x` via run(), " + what + (afterGap ? ", each part after the gap" : ""),
+                "ms", Stats.of(parts.get("run")), afterGap ? "everything below, each after a " + bench.options.gapMillis()
+                        + " ms idle gap" : "everything below, back to back (no gap)");
         bench.add(b + "client", "  client side: run() minus the same request by hand", "ms",
                 Stats.single(run - rawExecute), base + ": API, OkHttp, Jackson, interceptor");
         bench.add(b + "client.jackson", "    of which Jackson: encode action + decode observation", "ms",
@@ -275,8 +307,8 @@ final class AgentScenarios {
                 prefix.equals("docker") ? "docker exec -i pipe (includes Docker's stdio relay)" : "host bash pipe");
         bench.add(b + "pty_server", "    of which PTY + server threads: the rest", "ms",
                 Stats.single(rawExecute - rawAlive - bashOnly), base);
-        bench.log("  %s breakdown: run %s = client %s (jackson %s, okhttp %s) + http %s + action %s (bash %s)",
-                prefix, Report.number(run), Report.number(run - rawExecute), Report.number(codec),
+        bench.log("  %s breakdown%s: run %s = client %s (jackson %s, okhttp %s) + http %s + action %s (bash %s)",
+                prefix, afterGap ? " after the gap" : "", Report.number(run), Report.number(run - rawExecute), Report.number(codec),
                 Report.number(okAlive - rawAlive), Report.number(rawAlive), Report.number(rawExecute - rawAlive),
                 Report.number(bashOnly));
     }

@@ -248,6 +248,7 @@ final class DockerScenarios {
     private void agentWay() {
         BenchOptions o = bench.options;
         AgentScenarios agent = new AgentScenarios(bench);
+        agent.warmClient("docker", config());
         try (Runtime sandbox = RuntimeFactory.connect(config())) {
             String container = ((DockerRuntime) sandbox).containerId().orElseThrow();
             if (o.anyRuns("docker.idle", "docker.breakdown")) {
@@ -257,6 +258,7 @@ final class DockerScenarios {
                     }
                     if (o.runs("docker.breakdown")) {
                         agent.breakdown("docker", "Docker", (ActionServerRuntime) sandbox, raw);
+                        agent.breakdown("docker", "Docker", (ActionServerRuntime) sandbox, raw, true);
                         Integer init = docker.client().inspectContainerCmd(container).exec().getState().getPid();
                         if (init != null && init > 0) {
                             agent.switches("docker", "Docker", sandbox, AgentScenarios.javaDescendant(init));

@@ -37,6 +37,7 @@ final class LocalScenarios {
         BenchOptions o = bench.options;
         if (o.anyRuns("local.idle", "local.breakdown")) {
             bench.guard("local.idle", () -> {
+                new AgentScenarios(bench).warmClient("local", config());
                 try (Runtime sandbox = RuntimeFactory.connect(config()); RawShell raw = RawShell.host()) {
                     AgentScenarios agent = new AgentScenarios(bench);
                     if (o.runs("local.idle")) {
@@ -45,6 +46,7 @@ final class LocalScenarios {
                     }
                     if (o.runs("local.breakdown")) {
                         agent.breakdown("local", "local", (ActionServerRuntime) sandbox, raw);
+                        agent.breakdown("local", "local", (ActionServerRuntime) sandbox, raw, true);
                         agent.switches("local", "local", sandbox, serverPid(sandbox));
                     }
                 }
