@@ -79,6 +79,7 @@ public final class ContainerSpec {
                 .workingDir(workingDir())
                 .user(docker.user().map(u -> new ServerLaunch.User(u.name(), u.uid())))
                 .idleTimeout(docker.idleTimeout())
+                .classDataOptions(image.classData() ? ClassDataTraining.containerOptions() : List.of())
                 // not in the container's environment: docker inspect, docker-java's DEBUG log and /proc/1/environ
                 // would show it
                 .keyDelivery(keyAsFile ? ServerLaunch.KeyDelivery.file(KEY_FILE)

@@ -133,6 +133,22 @@ class ContainerSpecTest {
     }
 
     @Test
+    void imagesWithAClassDataArchiveStartTheServerMappingIt() {
+        List<String> plain = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of()).launch()
+                .command();
+        assertThat(plain).noneMatch(arg -> arg.startsWith("-XX:SharedArchiveFile"));
+        SandboxImage trained = new SandboxImage("agent-runtime/sandbox:y", "debian:12", SandboxImage.BUNDLED_JAVA,
+                true, false, true);
+        RuntimeConfig config = RuntimeConfig.builder().sessionId("s1").backendConfig(DockerRuntimeConfig.defaults())
+                .build();
+        List<String> command = new ContainerSpec(config, DockerRuntimeConfig.defaults(), trained, "agent-runtime-s1",
+                Secret.of("the-key"), PORTS, Map.of()).launch().command();
+        // after the same JVM flags the archive was trained with, before the jar
+        assertThat(command).containsSubsequence("-Xlog:all=warning:stderr",
+                "-XX:SharedArchiveFile=" + SandboxImage.CLASS_DATA_ARCHIVE, "-jar", SandboxImage.SERVER_JAR);
+    }
+
+    @Test
     void theKeyGoesInARootOnlyFileCopiedInBeforeEachStartNotInTheContainerConfig() throws Exception {
         ContainerSpec spec = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of());
         assertThat(spec.keyAsFile()).isTrue();
