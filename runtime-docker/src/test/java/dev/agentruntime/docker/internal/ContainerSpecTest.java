@@ -35,7 +35,13 @@ class ContainerSpecTest {
 
     @Test
     void portsArePublishedOnTheBindingAddressForTheDaemonToPick() {
-        HostConfig host = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of()).hostConfig();
+        ContainerSpec onlyServer = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of());
+        assertThat(onlyServer.hostConfig().getPortBindings().getBindings()).containsOnlyKeys(ExposedPort.tcp(60000));
+        assertThat(onlyServer.publishedPorts()).containsExactly(60000);
+        assertThat(onlyServer.launch().environment()).as("the shell still knows its application ports")
+                .containsEntry("APP_PORT_1", "60002").containsEntry("VSCODE_PORT", "60001");
+        HostConfig host = spec(RuntimeConfig.builder(), DockerRuntimeConfig.builder().publishAppPorts(true).build(),
+                Map.of()).hostConfig();
         Map<ExposedPort, Ports.Binding[]> bindings = host.getPortBindings().getBindings();
         assertThat(bindings).hasSize(4);
         for (int port : PORTS) {
