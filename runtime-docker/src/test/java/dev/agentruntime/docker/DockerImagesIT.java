@@ -128,6 +128,26 @@ class DockerImagesIT {
         }
     }
 
+    @Test
+    void aBaseImageWithAnotherUserIsTrainedAsRootAndKeepsItsUser() throws Exception {
+        String base = TestBaseImages.build(docker, "RUN useradd -m -u 1234 app\nUSER app", null);
+        try {
+            SandboxImage image = DockerSandboxes.prepareImage(config(base));
+            assertThat(docker.client().inspectImageCmd(image.name()).exec().getConfig().getUser()).isEqualTo("app");
+            String id;
+            try (DockerRuntime sandbox = new DockerRuntime(RuntimeConfig.builder().type("docker")
+                    .backendConfig(config(base)).build())) {
+                sandbox.connect();
+                id = sandbox.containerId().orElseThrow();
+                assertThat(sandbox.run("id -un").content().strip()).isEqualTo("app");
+                assertThat(serverClassesFromTheArchive(sandbox, SandboxImage.BUNDLED_JAVA)).isTrue();
+            }
+            assertThat(docker.awaitGone(id, Duration.ofSeconds(10))).isTrue();
+        } finally {
+            TestBaseImages.remove(docker, base);
+        }
+    }
+
     /**
      * Whether a JVM started with the containers' flags and the image's archive loads the server's main class from
      * the archive's dynamic (top) layer. {@code -Xshare:on} makes a mismatching archive an error rather than a
