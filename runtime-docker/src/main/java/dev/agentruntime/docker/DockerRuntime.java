@@ -76,9 +76,10 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Ports</h2>
  * The server listens on {@value SandboxImage#SERVER_PORT} inside the container, VS Code's port and two application
- * ports follow; all four are published on the binding address (127.0.0.1 by default) to ports the daemon picks, read
- * back after the start, so concurrent sandboxes from any number of JVMs never race for a host port.
- * {@link #webHosts()} lists the application ports. With host networking, or the {@link PauseMode#STOP} pause mode
+ * ports follow. The server's port is published on the binding address (127.0.0.1 by default) to a port the daemon
+ * picks, read back after the start, so concurrent sandboxes from any number of JVMs never race for a host port; the
+ * other three are published the same way only with {@link DockerRuntimeConfig#publishAppPorts()} (each published
+ * port starts a docker-proxy process), and {@link #webHosts()} lists the application ports that are published. With host networking, or the {@link PauseMode#STOP} pause mode
  * (which needs stable ports), host ports come from the cross-process {@link dev.agentruntime.spi.PortAllocator}.
  *
  * <h2>Nothing leaked</h2>
@@ -159,7 +160,10 @@ public final class DockerRuntime extends ActionServerRuntime {
         return Optional.ofNullable(container).map(Container::id);
     }
 
-    /** Host ports by container port (server, VS Code, two application ports); empty before {@link #connect()}. */
+    /**
+     * Host ports by container port: the server's, plus VS Code's and the two application ports when published
+     * ({@link DockerRuntimeConfig#publishAppPorts()}, or all with host networking); empty before {@link #connect()}.
+     */
     public Map<Integer, Integer> publishedPorts() {
         Container current = container;
         return current == null ? Map.of() : current.hostPorts();
@@ -172,8 +176,10 @@ public final class DockerRuntime extends ActionServerRuntime {
         if (current == null || !current.python3()) {
             caps.remove(Capability.IPYTHON);
         }
-        caps.addAll(EnumSet.of(Capability.WEB_HOSTS, Capability.PAUSE_RESUME, Capability.ATTACH,
-                Capability.ISOLATION));
+        caps.addAll(EnumSet.of(Capability.PAUSE_RESUME, Capability.ATTACH, Capability.ISOLATION));
+        if (docker.publishAppPorts() || docker.hostNetwork()) {
+            caps.add(Capability.WEB_HOSTS); // otherwise the application ports are not reachable from the host
+        }
         return Collections.unmodifiableSet(caps);
     }
 

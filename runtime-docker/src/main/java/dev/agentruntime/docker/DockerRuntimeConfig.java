@@ -77,6 +77,10 @@ import java.util.function.Consumer;
  * @param defaultLimits    when {@code cpus}, {@code memoryBytes} or {@code pidsLimit} is not set, apply
  *                         {@value #DEFAULT_CPUS} cores (at most the daemon's), {@value #DEFAULT_MEMORY_TEXT} and
  *                         {@value #DEFAULT_PIDS} processes; on by default
+ * @param publishAppPorts  also publish the two application ports and VS Code's port (then listed by
+ *                         {@code webHosts()}); off by default: only the server's port is published, since each
+ *                         published port costs a userland proxy process at start (~12 ms each measured on a
+ *                         2-core machine). With {@code hostNetwork} every port is the host's anyway.
  */
 public record DockerRuntimeConfig(
         Optional<URI> dockerHost,
@@ -105,7 +109,8 @@ public record DockerRuntimeConfig(
         Duration idleTimeout,
         String namePrefix,
         boolean isolateNetwork,
-        boolean defaultLimits) implements BackendConfig {
+        boolean defaultLimits,
+        boolean publishAppPorts) implements BackendConfig {
 
     public static final String DEFAULT_IMAGE = "debian:bookworm-slim";
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
@@ -116,7 +121,7 @@ public record DockerRuntimeConfig(
     public static final Set<String> OPTION_KEYS = Set.of("image", "pull.policy", "docker.host", "tls.cert.path",
             "working.dir", "volumes", "workspace.mount", "user", "cpus", "memory", "pids.limit", "gpus", "networks",
             "container.runtime", "init", "privileged", "forward.logs", "bind.address", "host.network", "pause.mode",
-            "idle.timeout", "name.prefix", "isolate.network", "default.limits");
+            "idle.timeout", "name.prefix", "isolate.network", "default.limits", "publish.app.ports");
 
     /** The network sandboxes join when {@link #isolateNetwork()} is on (created when missing, labelled). */
     public static final String ISOLATED_NETWORK = "agent-runtime-isolated";
@@ -216,7 +221,7 @@ public record DockerRuntimeConfig(
      * {@code container.runtime}, {@code init}, {@code privileged}, {@code forward.logs}, {@code host.network}
      * ({@code true|false}), {@code bind.address}, {@code pause.mode} ({@code freeze|stop}), {@code idle.timeout}
      * ({@code 90s}, {@code 5m}, {@code PT1H}, plain seconds, {@code 0} = off), {@code name.prefix}, {@code isolate.network}
-     * and {@code default.limits} (booleans).
+     * {@code default.limits} and {@code publish.app.ports} (booleans).
      *
      * @throws InvalidConfigException naming an unknown key (listing the valid ones) or a malformed value
      */
@@ -258,6 +263,7 @@ public record DockerRuntimeConfig(
         o.string("name.prefix").ifPresent(b::namePrefix);
         b.isolateNetwork(o.bool("isolate.network", true));
         b.defaultLimits(o.bool("default.limits", true));
+        b.publishAppPorts(o.bool("publish.app.ports", false));
         return b.build();
     }
 
@@ -292,7 +298,7 @@ public record DockerRuntimeConfig(
                 .append(", hostNetwork=").append(hostNetwork).append(", pauseMode=").append(pauseMode)
                 .append(", idleTimeout=").append(idleTimeout).append(", namePrefix=").append(namePrefix)
                 .append(", isolateNetwork=").append(isolateNetwork).append(", defaultLimits=").append(defaultLimits)
-                .append(']');
+                .append(", publishAppPorts=").append(publishAppPorts).append(']');
         return s.toString();
     }
 
@@ -322,6 +328,7 @@ public record DockerRuntimeConfig(
         private boolean hostNetwork;
         private boolean isolateNetwork = true;
         private boolean defaultLimits = true;
+        private boolean publishAppPorts;
         private PauseMode pauseMode = PauseMode.FREEZE;
         private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private String namePrefix = DEFAULT_NAME_PREFIX;
@@ -354,6 +361,7 @@ public record DockerRuntimeConfig(
             hostNetwork = c.hostNetwork;
             isolateNetwork = c.isolateNetwork;
             defaultLimits = c.defaultLimits;
+            publishAppPorts = c.publishAppPorts;
             pauseMode = c.pauseMode;
             idleTimeout = c.idleTimeout;
             namePrefix = c.namePrefix;
@@ -517,6 +525,15 @@ public record DockerRuntimeConfig(
             return this;
         }
 
+        /**
+         * Whether the application ports and VS Code's port are published too (default false: only the server's),
+         * so that {@code webHosts()} lists them.
+         */
+        public Builder publishAppPorts(boolean value) {
+            this.publishAppPorts = value;
+            return this;
+        }
+
         public Builder hostNetwork(boolean value) {
             this.hostNetwork = value;
             return this;
@@ -544,7 +561,7 @@ public record DockerRuntimeConfig(
                     Optional.ofNullable(memoryBytes), Optional.ofNullable(pidsLimit), Optional.ofNullable(gpus),
                     networks, Optional.ofNullable(containerRuntime), init, privileged,
                     Optional.ofNullable(createCustomizer), Optional.ofNullable(dockerClient), forwardLogs, bindAddress,
-                    hostNetwork, pauseMode, idleTimeout, namePrefix, isolateNetwork, defaultLimits);
+                    hostNetwork, pauseMode, idleTimeout, namePrefix, isolateNetwork, defaultLimits, publishAppPorts);
         }
     }
 }

@@ -16,8 +16,12 @@ import java.util.Objects;
  * @param javaPath   the {@code java} executable inside the image
  * @param jreBundled whether the image carries our Java runtime (false: the base image's Java is used)
  * @param python3    whether the base image has {@code python3} (IPython cells need it)
+ * @param classData  whether the image was built with the class-data training step: the server then starts with
+ *                   {@code -XX:SharedArchiveFile=}{@value #CLASS_DATA_ARCHIVE} (the JVM's default archive, linked
+ *                   there, when the training made none)
  */
-public record SandboxImage(String name, String baseImage, String javaPath, boolean jreBundled, boolean python3) {
+public record SandboxImage(String name, String baseImage, String javaPath, boolean jreBundled, boolean python3,
+                           boolean classData) {
 
     /** The action server's port inside the container. */
     public static final int SERVER_PORT = 60000;
@@ -30,9 +34,17 @@ public record SandboxImage(String name, String baseImage, String javaPath, boole
     public static final String HOME = "/opt/agent-runtime";
     public static final String SERVER_JAR = HOME + "/runtime-server.jar";
     public static final String BUNDLED_JAVA = HOME + "/jre/bin/java";
+    /** The action server's class-data archive in images with {@link #classData()}. */
+    public static final String CLASS_DATA_ARCHIVE = HOME + "/runtime-server.jsa";
+
     public SandboxImage {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(baseImage, "baseImage");
         Objects.requireNonNull(javaPath, "javaPath");
+    }
+
+    /** An image without a class-data archive (built before the training step existed). */
+    public SandboxImage(String name, String baseImage, String javaPath, boolean jreBundled, boolean python3) {
+        this(name, baseImage, javaPath, jreBundled, python3, false);
     }
 }

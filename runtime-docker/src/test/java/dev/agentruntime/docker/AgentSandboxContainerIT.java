@@ -18,6 +18,7 @@ class AgentSandboxContainerIT {
     @Container
     static final AgentSandboxContainer SANDBOX = new AgentSandboxContainer(TestImages.DEBIAN)
             .withOption("pull.policy", "never")
+            .withOption("publish.app.ports", "true")
             .withEnv("GREETING", "hello from a @Container");
 
     @Test

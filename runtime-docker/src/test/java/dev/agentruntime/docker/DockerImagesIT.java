@@ -10,6 +10,7 @@ import dev.agentruntime.StatusEvent;
 import dev.agentruntime.docker.internal.Labels;
 import dev.agentruntime.internal.JreLinker;
 import dev.agentruntime.internal.ServerJar;
+import dev.agentruntime.spi.ServerLaunch;
 import dev.agentruntime.testkit.RequiresDocker;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,12 +59,16 @@ class DockerImagesIT {
                     .containsEntry(Labels.BASE_IMAGE, base)
                     .containsEntry(Labels.BASE_IMAGE_ID, docker.client().inspectImageCmd(base).exec().getId())
                     .containsEntry(Labels.SERVER_SHA256, ServerJar.sha256(ServerJar.locate()))
-                    .containsEntry(Labels.JRE_BUNDLED, "true");
+                    .containsEntry(Labels.JRE_BUNDLED, "true")
+                    .containsEntry(Labels.CLASS_DATA, SandboxImage.CLASS_DATA_ARCHIVE);
             assertThat(image.name()).startsWith("agent-runtime/sandbox:agent-runtime-it_base_");
+            assertThat(image.classData()).isTrue();
 
             events.clear();
             try (DockerRuntime second = new DockerRuntime(runtime.sessionId("second-" + System.nanoTime()).build())) {
                 second.connect();
+                assertThat(serverClassesFromTheArchive(second, SandboxImage.BUNDLED_JAVA))
+                        .as("the trained archive maps for the exact command containers start with").isTrue();
             }
             assertThat(events).extracting(StatusEvent::status).as("built once")
                     .doesNotContain(RuntimeStatus.BUILDING_RUNTIME);
@@ -88,11 +93,72 @@ class DockerImagesIT {
                 id = sandbox.containerId().orElseThrow();
                 assertThat(sandbox.run("ls /opt/agent-runtime").content()).contains("runtime-server.jar")
                         .doesNotContain("jre");
+                assertThat(serverClassesFromTheArchive(sandbox, "/usr/local/java/bin/java")).isTrue();
             }
             assertThat(docker.awaitGone(id, Duration.ofSeconds(10))).isTrue(); // so its image can be removed
         } finally {
             TestBaseImages.remove(docker, base);
         }
+    }
+
+    @Test
+    void aJavaThatCannotTrainAnArchiveStillMakesAWorkingImage() throws Exception {
+        // a Java without its default CDS archive cannot dump a dynamic one: the training fails, the build must not
+        Path jre = JreLinker.defaults().linkedRuntime();
+        String base = TestBaseImages.build(docker, "COPY dir /usr/local/java\nRUN rm /usr/local/java/lib/server/"
+                + "classes.jsa\nENV PATH=/usr/local/java/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                jre);
+        try {
+            SandboxImage image = DockerSandboxes.prepareImage(config(base));
+            assertThat(image.jreBundled()).isFalse();
+            String id;
+            try (DockerRuntime sandbox = new DockerRuntime(RuntimeConfig.builder().type("docker")
+                    .backendConfig(config(base)).build())) {
+                sandbox.connect();
+                id = sandbox.containerId().orElseThrow();
+                assertThat(sandbox.run("echo works").content()).contains("works");
+                // no archive of ours: the link to the JVM's (missing) default archive, so the flag changes nothing
+                assertThat(sandbox.run("readlink " + SandboxImage.CLASS_DATA_ARCHIVE).content().strip())
+                        .isEqualTo("/usr/local/java/lib/server/classes.jsa");
+                assertThat(serverClassesFromTheArchive(sandbox, "/usr/local/java/bin/java")).isFalse();
+            }
+            assertThat(docker.awaitGone(id, Duration.ofSeconds(10))).isTrue();
+        } finally {
+            TestBaseImages.remove(docker, base);
+        }
+    }
+
+    @Test
+    void aBaseImageWithAnotherUserIsTrainedAsRootAndKeepsItsUser() throws Exception {
+        String base = TestBaseImages.build(docker, "RUN useradd -m -u 1234 app\nUSER app", null);
+        try {
+            SandboxImage image = DockerSandboxes.prepareImage(config(base));
+            assertThat(docker.client().inspectImageCmd(image.name()).exec().getConfig().getUser()).isEqualTo("app");
+            String id;
+            try (DockerRuntime sandbox = new DockerRuntime(RuntimeConfig.builder().type("docker")
+                    .backendConfig(config(base)).build())) {
+                sandbox.connect();
+                id = sandbox.containerId().orElseThrow();
+                assertThat(sandbox.run("id -un").content().strip()).isEqualTo("app");
+                assertThat(serverClassesFromTheArchive(sandbox, SandboxImage.BUNDLED_JAVA)).isTrue();
+            }
+            assertThat(docker.awaitGone(id, Duration.ofSeconds(10))).isTrue();
+        } finally {
+            TestBaseImages.remove(docker, base);
+        }
+    }
+
+    /**
+     * Whether a JVM started with the containers' flags and the image's archive loads the server's main class from
+     * the archive's dynamic (top) layer. {@code -Xshare:on} makes a mismatching archive an error rather than a
+     * silent fallback.
+     */
+    private static boolean serverClassesFromTheArchive(DockerRuntime sandbox, String java) {
+        String command = ServerLaunch.shellQuote(java) + " " + String.join(" ", ServerLaunch.JVM_FLAGS.stream()
+                .map(ServerLaunch::shellQuote).toList()) + " -XX:SharedArchiveFile=" + SandboxImage.CLASS_DATA_ARCHIVE
+                + " -Xshare:on -Xlog:class+load=info -jar " + SandboxImage.SERVER_JAR + " --no-such-option 2>&1"
+                + " | grep -c 'dev.agentruntime.server.Main source: shared objects file (top)'";
+        return sandbox.run(command).content().strip().equals("1");
     }
 
     @Test

@@ -87,15 +87,19 @@ class DockerLifecycleIT {
             assertThat(host.getInit()).isTrue();
             assertThat(host.getPrivileged()).isFalse();
             Map<ExposedPort, Ports.Binding[]> bindings = info.getNetworkSettings().getPorts().getBindings();
-            for (int inside : List.of(60000, 60001, 60002, 60003)) {
-                Ports.Binding[] bound = bindings.get(ExposedPort.tcp(inside));
-                assertThat(bound).as("port %s", inside).hasSize(1);
-                assertThat(bound[0].getHostIp()).isEqualTo("127.0.0.1");
-                assertThat(sandbox.publishedPorts()).containsEntry(inside, Integer.parseInt(bound[0].getHostPortSpec()));
-            }
-            assertThat(sandbox.capabilities()).contains(Capability.SHELL, Capability.FILES, Capability.WEB_HOSTS,
+            Ports.Binding[] server = bindings.get(ExposedPort.tcp(60000));
+            assertThat(server).as("the server's port").hasSize(1);
+            assertThat(server[0].getHostIp()).isEqualTo("127.0.0.1");
+            // by default only the server's port is published: each published port is a docker-proxy to start
+            assertThat(sandbox.publishedPorts()).containsOnlyKeys(60000)
+                    .containsEntry(60000, Integer.parseInt(server[0].getHostPortSpec()));
+            assertThat(bindings).doesNotContainKeys(ExposedPort.tcp(60001), ExposedPort.tcp(60002),
+                    ExposedPort.tcp(60003));
+            assertThat(sandbox.webHosts()).isEmpty();
+            assertThat(sandbox.capabilities()).contains(Capability.SHELL, Capability.FILES,
                     Capability.PAUSE_RESUME, Capability.ATTACH, Capability.ISOLATION,
-                    Capability.IPYTHON); // the test image has python3 (.ci/docker-setup.sh)
+                    Capability.IPYTHON) // the test image has python3 (.ci/docker-setup.sh)
+                    .doesNotContain(Capability.WEB_HOSTS);
         }
         assertThat(events).extracting(StatusEvent::status).contains(RuntimeStatus.STARTING_RUNTIME,
                 RuntimeStatus.RUNTIME_STARTED, RuntimeStatus.READY, RuntimeStatus.CLOSED);
@@ -104,10 +108,12 @@ class DockerLifecycleIT {
 
     @Test
     void webHostsReachAnApplicationListeningInTheSandbox() throws Exception {
-        try (DockerRuntime sandbox = new DockerRuntime(config(session(), debian()).build())) {
+        try (DockerRuntime sandbox = new DockerRuntime(config(session(), debian().publishAppPorts(true)).build())) {
             sandbox.connect();
             Map<String, Integer> hosts = sandbox.webHosts();
             assertThat(hosts).hasSize(2).containsValues(60002, 60003);
+            assertThat(sandbox.publishedPorts()).containsOnlyKeys(60000, 60001, 60002, 60003);
+            assertThat(sandbox.capabilities()).contains(Capability.WEB_HOSTS);
             assertThat(hosts.keySet()).allMatch(url -> url.startsWith("http://127.0.0.1:"));
             sandbox.run("perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>60002,Listen=>5,"
                     + "ReuseAddr=>1) or die; while($c=$s->accept){<$c>; print $c \"HTTP/1.0 200 OK\\r\\n\\r\\n"
@@ -161,10 +167,11 @@ class DockerLifecycleIT {
 
     @Test
     void stopModePauseStopsTheContainerAndResumeKeepsFilesAndUrls() throws Exception {
-        try (DockerRuntime sandbox = new DockerRuntime(config(session(), debian().pauseMode(PauseMode.STOP))
+        try (DockerRuntime sandbox = new DockerRuntime(config(session(), debian().pauseMode(PauseMode.STOP).publishAppPorts(true))
                 .build())) {
             sandbox.connect();
             Map<String, Integer> hostsBefore = sandbox.webHosts();
+            assertThat(hostsBefore).hasSize(2);
             sandbox.run("echo survived > /tmp/file");
             sandbox.pause();
             InspectContainerResponse stopped = docker.inspect(sandbox.containerId().orElseThrow()).orElseThrow();

@@ -25,6 +25,7 @@ class DockerRuntimeConfigTest {
         assertThat(c.pauseMode()).isEqualTo(PauseMode.FREEZE);
         assertThat(c.idleTimeout()).isEqualTo(Duration.ofMinutes(5));
         assertThat(c.namePrefix()).isEqualTo("agent-runtime");
+        assertThat(c.publishAppPorts()).as("only the server's port is published unless asked").isFalse();
     }
 
     @Test
@@ -41,7 +42,7 @@ class DockerRuntimeConfigTest {
                 Map.entry("bind.address", "0.0.0.0"), Map.entry("host.network", "false"),
                 Map.entry("pause.mode", "stop"), Map.entry("idle.timeout", "90s"),
                 Map.entry("name.prefix", "sbx"), Map.entry("isolate.network", "false"),
-                Map.entry("default.limits", "false"));
+                Map.entry("default.limits", "false"), Map.entry("publish.app.ports", "true"));
         assertThat(options.keySet()).containsExactlyInAnyOrderElementsOf(DockerRuntimeConfig.OPTION_KEYS);
         DockerRuntimeConfig c = DockerRuntimeConfig.fromOptions(options);
         assertThat(c.image()).isEqualTo("python:3.12-slim");
@@ -68,6 +69,7 @@ class DockerRuntimeConfigTest {
         assertThat(c.namePrefix()).isEqualTo("sbx");
         assertThat(c.isolateNetwork()).isFalse();
         assertThat(c.defaultLimits()).isFalse();
+        assertThat(c.publishAppPorts()).isTrue();
     }
 
     @Test
@@ -86,6 +88,9 @@ class DockerRuntimeConfigTest {
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("memory must look like 512m");
         assertThatThrownBy(() -> DockerRuntimeConfig.fromOptions(Map.of("init", "maybe")))
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("init must be true or false");
+        assertThatThrownBy(() -> DockerRuntimeConfig.fromOptions(Map.of("publish.app.ports", "app")))
+                .isInstanceOf(InvalidConfigException.class)
+                .hasMessageContaining("publish.app.ports must be true or false");
         assertThatThrownBy(() -> DockerRuntimeConfig.fromOptions(Map.of("pause.mode", "sleep")))
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("freeze, stop");
         assertThatThrownBy(() -> DockerRuntimeConfig.fromOptions(Map.of("volumes", "relative:/x:rx")))

@@ -6,7 +6,8 @@ import dev.agentruntime.testkit.RuntimeContractTest;
 
 /**
  * The Docker backend passes the whole contract suite against the locally built Debian image, configured through
- * string options the way {@code AGENT_RUNTIME_OPTION_*} environment variables would.
+ * string options the way {@code AGENT_RUNTIME_OPTION_*} environment variables would, with the application ports
+ * published (off by default) so the web-hosts scenario runs.
  */
 @RequiresDocker
 class DockerRuntimeContractIT extends RuntimeContractTest {
@@ -15,7 +16,9 @@ class DockerRuntimeContractIT extends RuntimeContractTest {
     protected RuntimeConfig.Builder configure(RuntimeConfig.Builder builder) {
         return builder.type("docker")
                 .option("image", TestImages.DEBIAN)
-                .option("pull.policy", "never");
+                .option("pull.policy", "never")
+                // the suite serves HTTP through webHosts(), which lists only published application ports
+                .option("publish.app.ports", "true");
     }
 
     @org.junit.jupiter.api.Test

@@ -79,6 +79,7 @@ public final class ContainerSpec {
                 .workingDir(workingDir())
                 .user(docker.user().map(u -> new ServerLaunch.User(u.name(), u.uid())))
                 .idleTimeout(docker.idleTimeout())
+                .classDataOptions(image.classData() ? ClassDataTraining.containerOptions() : List.of())
                 // not in the container's environment: docker inspect, docker-java's DEBUG log and /proc/1/environ
                 // would show it
                 .keyDelivery(keyAsFile ? ServerLaunch.KeyDelivery.file(KEY_FILE)
@@ -134,7 +135,7 @@ public final class ContainerSpec {
                 host.withNetworkMode(DockerRuntimeConfig.ISOLATED_NETWORK);
             }
             List<PortBinding> bindings = new ArrayList<>();
-            for (int inside : insidePorts) {
+            for (int inside : publishedPorts()) {
                 Integer fixed = fixedHostPorts.get(inside);
                 Ports.Binding binding = fixed == null ? Ports.Binding.bindIp(docker.bindAddress())
                         : Ports.Binding.bindIpAndPort(docker.bindAddress(), fixed);
@@ -156,6 +157,14 @@ public final class ContainerSpec {
             host.withDeviceRequests(List.of(request));
         });
         return host;
+    }
+
+    /**
+     * The inside ports published on the host: the server's, and the VS Code and application ports only when
+     * {@link DockerRuntimeConfig#publishAppPorts()} asks (each published port is a docker-proxy process to start).
+     */
+    public List<Integer> publishedPorts() {
+        return docker.publishAppPorts() ? insidePorts : insidePorts.subList(0, 1);
     }
 
     /** The CPU limit: the configured one, or the default (at most the daemon's CPUs) unless defaults are off. */
@@ -253,7 +262,7 @@ public final class ContainerSpec {
                 .withWorkingDir(workingDir())
                 .withHostConfig(hostConfig());
         if (!docker.hostNetwork()) {
-            create.withExposedPorts(insidePorts.stream().map(ExposedPort::tcp).toList());
+            create.withExposedPorts(publishedPorts().stream().map(ExposedPort::tcp).toList());
         }
         if (docker.user().isPresent()) {
             create.withUser("0"); // the server creates the user and runs bash as it, which needs root

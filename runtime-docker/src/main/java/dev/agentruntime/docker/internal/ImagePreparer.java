@@ -21,6 +21,7 @@ import dev.agentruntime.docker.SandboxImage;
 import dev.agentruntime.internal.Hashes;
 import dev.agentruntime.internal.JreLinker;
 import dev.agentruntime.internal.ServerJar;
+import dev.agentruntime.spi.ServerLaunch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -46,7 +47,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a user's base image into a {@link SandboxImage}: the server jar (and a Java runtime when the base has none)
  * copied in by a build from an in-memory context, tagged {@code agent-runtime/sandbox:<base>-<hash>} where the hash
- * covers the base image id, the server jar and the runtime, so each combination is built once per daemon. A
+ * covers the base image id, the server jar, the runtime and the server's JVM flags, so each combination is built once
+ * per daemon. The build trains a class-data archive for the server ({@link ClassDataTraining}). A
  * throw-away probe container checks the base first (bash, glibc, Java) so unusable images fail before anything is
  * built. Concurrent preparations of the same image (threads or JVMs on this host) take turns on a file lock; the
  * second finds the image built.
@@ -56,7 +58,7 @@ public final class ImagePreparer {
     private static final Logger log = LoggerFactory.getLogger(ImagePreparer.class);
     public static final String REPOSITORY = "agent-runtime/sandbox";
     /** Bumped when the image layout changes, so old tags are not reused. */
-    private static final String LAYOUT = "1";
+    private static final String LAYOUT = "2"; // 2: the class-data training step
 
     private static final String PROBE = String.join("\n",
             "if command -v bash >/dev/null 2>&1; then echo \"bash=$(command -v bash)\"; else echo bash=; fi",
@@ -103,7 +105,9 @@ public final class ImagePreparer {
         InspectImageResponse base = inspectOrPull(baseImage, pullPolicy, deadline);
         Path serverJar = ServerJar.locate();
         String serverSha = ServerJar.sha256(serverJar);
-        String key = Hashes.sha256Hex(String.join("\n", base.getId(), serverSha, JreLinker.identity(), LAYOUT));
+        // the JVM flags too: the image's class-data archive fits only the flags it was trained with
+        String key = Hashes.sha256Hex(String.join("\n", base.getId(), serverSha, JreLinker.identity(), LAYOUT,
+                String.join(" ", ServerLaunch.JVM_FLAGS)));
         String tag = REPOSITORY + ":" + tagPrefix(baseImage) + key.substring(0, 16);
 
         Optional<SandboxImage> existing = existing(tag, baseImage);
@@ -167,7 +171,8 @@ public final class ImagePreparer {
                 return Optional.empty();
             }
             return Optional.of(new SandboxImage(tag, baseImage, java, "true".equals(labels.get(Labels.JRE_BUNDLED)),
-                    "true".equals(labels.get(Labels.PYTHON3))));
+                    "true".equals(labels.get(Labels.PYTHON3)), ClassDataTraining.ARCHIVE.equals(
+                    labels.get(Labels.CLASS_DATA))));
         } catch (NotFoundException e) {
             return Optional.empty();
         }
@@ -196,16 +201,13 @@ public final class ImagePreparer {
         String javaPath = baseJava.orElse(SandboxImage.BUNDLED_JAVA);
 
         try (BuildContext context = new BuildContext()) {
-            StringBuilder dockerfile = new StringBuilder("FROM ").append(base.getId()).append('\n');
             context.file("runtime-server.jar", serverJar);
-            dockerfile.append("COPY runtime-server.jar ").append(SandboxImage.SERVER_JAR).append('\n');
             if (bundleJre) {
                 JreLinker.requireCompatible(docker.infoCmd().exec().getArchitecture(), "Image " + baseImage);
                 progress.accept("Linking a Java runtime for " + baseImage + " (jlink " + String.join(",",
                         JreLinker.MODULES) + ")");
                 Path jre = jreLinker.linkedRuntime();
                 context.directory("jre", jre);
-                dockerfile.append("COPY jre ").append(SandboxImage.HOME).append("/jre\n");
             }
             Map<String, String> labels = new LinkedHashMap<>(Labels.owned(Labels.ROLE_IMAGE));
             labels.put(Labels.BASE_IMAGE, baseImage);
@@ -214,11 +216,10 @@ public final class ImagePreparer {
             labels.put(Labels.JAVA, javaPath);
             labels.put(Labels.JRE_BUNDLED, Boolean.toString(bundleJre));
             labels.put(Labels.PYTHON3, Boolean.toString("yes".equals(probe.get("python3"))));
-            // one LABEL instruction: the classic builder makes a layer-less step (and a commit) per label otherwise
-            dockerfile.append("LABEL");
-            labels.forEach((k, v) -> dockerfile.append(" \\\n  ").append(quote(k)).append('=').append(quote(v)));
-            dockerfile.append('\n');
-            context.text("Dockerfile", dockerfile.toString());
+            labels.put(Labels.CLASS_DATA, ClassDataTraining.ARCHIVE);
+            String baseUser = base.getConfig() == null || base.getConfig().getUser() == null ? ""
+                    : base.getConfig().getUser();
+            context.text("Dockerfile", dockerfile(base.getId(), bundleJre, bash, javaPath, baseUser, labels));
 
             progress.accept("Building " + tag + " from " + baseImage + (bundleJre ? " with a bundled Java runtime"
                     : " using its own Java at " + javaPath));
@@ -233,7 +234,11 @@ public final class ImagePreparer {
                             public void onNext(BuildResponseItem item) {
                                 String stream = item.getStream();
                                 if (stream != null && stream.startsWith("Step ")) {
-                                    progress.accept(tag + ": " + stream.strip());
+                                    progress.accept(tag + ": " + abbreviate(stream.strip(), 160));
+                                } else if (stream != null && stream.contains(ClassDataTraining.MARKER)) {
+                                    // the training step's outcome: an archive made, or why none was
+                                    stream.lines().filter(l -> l.contains(ClassDataTraining.MARKER))
+                                            .forEach(l -> log.info("{}: {}", tag, l.strip()));
                                 }
                                 super.onNext(item);
                             }
@@ -248,7 +253,25 @@ public final class ImagePreparer {
                 throw new java.io.UncheckedIOException("Cannot read the build context of " + tag, e);
             }
         }
-        return new SandboxImage(tag, baseImage, javaPath, bundleJre, "yes".equals(probe.get("python3")));
+        return new SandboxImage(tag, baseImage, javaPath, bundleJre, "yes".equals(probe.get("python3")), true);
+    }
+
+    /**
+     * The derived image's Dockerfile: the server jar, our Java runtime when the base has none, the class-data
+     * training step ({@link ClassDataTraining}), then one LABEL instruction (the classic builder makes a layer-less
+     * step, and a commit, per label otherwise). Files keep their modification times: the archive checks the jar's.
+     */
+    static String dockerfile(String baseId, boolean bundleJre, String bash, String javaPath, String baseUser,
+                             Map<String, String> labels) {
+        StringBuilder dockerfile = new StringBuilder("FROM ").append(baseId).append('\n');
+        dockerfile.append("COPY runtime-server.jar ").append(SandboxImage.SERVER_JAR).append('\n');
+        if (bundleJre) {
+            dockerfile.append("COPY jre ").append(SandboxImage.HOME).append("/jre\n");
+        }
+        dockerfile.append(ClassDataTraining.dockerfileStep(bash, javaPath, bundleJre, baseUser));
+        dockerfile.append("LABEL");
+        labels.forEach((k, v) -> dockerfile.append(" \\\n  ").append(quote(k)).append('=').append(quote(v)));
+        return dockerfile.append('\n').toString();
     }
 
     /** Runs the probe script in a throw-away container of the base image; returns its key=value lines. */
@@ -380,6 +403,11 @@ public final class ImagePreparer {
         }
         cleaned = cleaned.replaceAll("^[^a-z0-9_]+", "");
         return cleaned.isEmpty() ? "" : cleaned + "-";
+    }
+
+    /** The first {@code max} characters of {@code text}: the training step's line is a whole script. */
+    static String abbreviate(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max) + " ...";
     }
 
     private static String quote(String value) {

@@ -28,6 +28,8 @@ public final class Labels {
     public static final String JAVA = PREFIX + "java";
     public static final String JRE_BUNDLED = PREFIX + "jre-bundled";
     public static final String PYTHON3 = PREFIX + "python3";
+    /** On images built with the class-data training step: where the archive is (see {@link ClassDataTraining}). */
+    public static final String CLASS_DATA = PREFIX + "class-data";
 
     public static final String ROLE_SANDBOX = SessionLabels.ROLE_SANDBOX;
     public static final String ROLE_IMAGE = "image";

@@ -35,7 +35,13 @@ class ContainerSpecTest {
 
     @Test
     void portsArePublishedOnTheBindingAddressForTheDaemonToPick() {
-        HostConfig host = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of()).hostConfig();
+        ContainerSpec onlyServer = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of());
+        assertThat(onlyServer.hostConfig().getPortBindings().getBindings()).containsOnlyKeys(ExposedPort.tcp(60000));
+        assertThat(onlyServer.publishedPorts()).containsExactly(60000);
+        assertThat(onlyServer.launch().environment()).as("the shell still knows its application ports")
+                .containsEntry("APP_PORT_1", "60002").containsEntry("VSCODE_PORT", "60001");
+        HostConfig host = spec(RuntimeConfig.builder(), DockerRuntimeConfig.builder().publishAppPorts(true).build(),
+                Map.of()).hostConfig();
         Map<ExposedPort, Ports.Binding[]> bindings = host.getPortBindings().getBindings();
         assertThat(bindings).hasSize(4);
         for (int port : PORTS) {
@@ -130,6 +136,22 @@ class ContainerSpecTest {
         assertThat(command).contains("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
                 .containsSubsequence("-jar", "/opt/agent-runtime/runtime-server.jar", "60000", "--working-dir",
                         "/workspace", "--username", "oh", "--user-id", "1000");
+    }
+
+    @Test
+    void imagesWithAClassDataArchiveStartTheServerMappingIt() {
+        List<String> plain = spec(RuntimeConfig.builder(), DockerRuntimeConfig.defaults(), Map.of()).launch()
+                .command();
+        assertThat(plain).noneMatch(arg -> arg.startsWith("-XX:SharedArchiveFile"));
+        SandboxImage trained = new SandboxImage("agent-runtime/sandbox:y", "debian:12", SandboxImage.BUNDLED_JAVA,
+                true, false, true);
+        RuntimeConfig config = RuntimeConfig.builder().sessionId("s1").backendConfig(DockerRuntimeConfig.defaults())
+                .build();
+        List<String> command = new ContainerSpec(config, DockerRuntimeConfig.defaults(), trained, "agent-runtime-s1",
+                Secret.of("the-key"), PORTS, Map.of()).launch().command();
+        // after the same JVM flags the archive was trained with, before the jar
+        assertThat(command).containsSubsequence("-Xlog:all=warning:stderr",
+                "-XX:SharedArchiveFile=" + SandboxImage.CLASS_DATA_ARCHIVE, "-jar", SandboxImage.SERVER_JAR);
     }
 
     @Test
