@@ -45,7 +45,8 @@ class GatewayProcessIT {
     }
 
     private static Map<String, String> settings() {
-        return Map.of("key." + TENANT + ".secret", TestGateways.keyOf(TENANT), "reap.interval", "10m");
+        return Map.of("key." + TENANT + ".secret", TestGateways.keyOf(TENANT), "reap.interval", "10m",
+                "backend.option.publish.app.ports", "true");
     }
 
     private static RuntimeConfig.Builder client(URI gateway, String sessionId) {
@@ -118,6 +119,7 @@ class GatewayProcessIT {
                     assertThat(((RemoteRuntime) second).runtimeId()).contains(runtimeId);
                     assertThat(second.run("echo $SHARED").content()).as("B proxies into A's sandbox")
                             .isEqualTo("from-a");
+                    assertThat(second.webHosts()).as("the gateway publishes the app ports").isNotEmpty();
                     assertThat(second.webHosts().keySet()).allSatisfy(url -> assertThat(url)
                             .startsWith(b.uri() + "/" + runtimeId + "/work-"));
                 }

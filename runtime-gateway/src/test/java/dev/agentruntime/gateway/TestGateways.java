@@ -31,7 +31,8 @@ final class TestGateways {
      */
     static GatewayConfig.Builder config(String... tenants) {
         GatewayConfig.Builder b = GatewayConfig.builder().host("127.0.0.1").port(0).secret(SECRET)
-                .backendType("docker").backendOption("pull.policy", "never").defaultImage(IMAGE)
+                .backendType("docker").backendOption("pull.policy", "never").backendOption("publish.app.ports", "true")
+                .defaultImage(IMAGE)
                 .reapInterval(Duration.ofMinutes(10));
         for (String tenant : tenants) {
             b.key(tenant, keyOf(tenant), 5, Duration.ofMinutes(30));
