@@ -271,6 +271,14 @@ class ShellCommandsIT {
     }
 
     @Test
+    void controlCharactersATerminalShowsNothingForAreNotInTheOutput() {
+        // ETX is what the terminal echoes for a C-c that reaches bash at its prompt
+        Obs obs = server.execute("printf 'a\\003b\\007c\\000d\\177e\\tf\\n'");
+
+        assertThat(obs.content()).isEqualTo("abcde\tf");
+    }
+
+    @Test
     void carriageReturnProgressShowsTheLastState() {
         Obs obs = server.execute("printf 'progress 10%%\\rprogress 50%%\\rprogress 100%%\\nnext\\n'");
 

@@ -19,6 +19,7 @@ final class TerminalText {
 
     static String clean(String raw) {
         String text = raw.indexOf('\u001B') >= 0 ? ANSI.matcher(raw).replaceAll("") : raw;
+        text = withoutInvisibleControls(text);
         if (text.indexOf('\r') < 0) {
             return text;
         }
@@ -35,6 +36,37 @@ final class TerminalText {
             start = end + 1;
         }
         return out.toString();
+    }
+
+    /**
+     * Control characters a terminal shows nothing for: NUL, BEL, SO/SI and the rest of C0 apart from the ones that
+     * move the cursor (backspace, tab, newline, vertical tab, form feed, carriage return) and ESC, plus DEL. The
+     * terminal echoes a key sent to an idle prompt as its raw byte (ETX for C-c, with {@code -echoctl}); a screen
+     * would show nothing there, and neither does the observation.
+     */
+    private static String withoutInvisibleControls(String text) {
+        int first = -1;
+        for (int i = 0; i < text.length(); i++) {
+            if (invisible(text.charAt(i))) {
+                first = i;
+                break;
+            }
+        }
+        if (first < 0) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length()).append(text, 0, first);
+        for (int i = first + 1; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!invisible(c)) {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean invisible(char c) {
+        return (c < 0x20 && (c < '\b' || c > '\r') && c != '\u001B') || c == 0x7F;
     }
 
     /**

@@ -78,4 +78,13 @@ class TerminalTextTest {
         assertThat(TerminalText.clean("\n\n")).isEqualTo("\n\n");
         assertThat(TerminalText.clean("\r")).isEmpty();
     }
+
+    @Test
+    void controlCharactersATerminalShowsNothingForAreRemoved() {
+        // C-c sent as bash reached its prompt: the terminal echoes ETX, bash answers with a newline
+        assertThat(TerminalText.clean("\u0003\nnext")).isEqualTo("\nnext");
+        assertThat(TerminalText.clean("a\u0000b\u0007c\u000Ed\u000Fe\u001Cf\u007Fg")).isEqualTo("abcdefg");
+        // the ones that move the cursor stay
+        assertThat(TerminalText.clean("a\bb\tc\u000Bd\u000Ce\nf")).isEqualTo("a\bb\tc\u000Bd\u000Ce\nf");
+    }
 }
