@@ -45,24 +45,18 @@ final class TerminalText {
      * would show nothing there, and neither does the observation.
      */
     private static String withoutInvisibleControls(String text) {
-        int first = -1;
+        StringBuilder out = null; // created at the first invisible character: most output has none
         for (int i = 0; i < text.length(); i++) {
-            if (invisible(text.charAt(i))) {
-                first = i;
-                break;
-            }
-        }
-        if (first < 0) {
-            return text;
-        }
-        StringBuilder out = new StringBuilder(text.length()).append(text, 0, first);
-        for (int i = first + 1; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (!invisible(c)) {
+            if (invisible(c)) {
+                if (out == null) {
+                    out = new StringBuilder(text.length()).append(text, 0, i);
+                }
+            } else if (out != null) {
                 out.append(c);
             }
         }
-        return out.toString();
+        return out == null ? text : out.toString();
     }
 
     private static boolean invisible(char c) {
